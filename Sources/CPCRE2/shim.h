@@ -1,0 +1,5 @@
+#ifndef TAILCAST_CPCRE2_SHIM_H
+#define TAILCAST_CPCRE2_SHIM_H
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#endif

@@ -1,0 +1,68 @@
+/// What to do with a reader that the ring moved past.
+public enum SlowConsumerPolicy: String, Sendable {
+    /// Tell it what it lost (`dropped`) and carry on from the oldest held line.
+    case drop
+    /// Close it with 1013.
+    case disconnect
+}
+
+/// The `[server]` table.
+public struct ServerSettings: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var heartbeatMillis = 15_000
+    public var writeTimeoutMillis = 30_000
+    public var maxConnections = 1024
+    public var maxFrameBytes = 65_536
+    public var slowConsumer = SlowConsumerPolicy.drop
+    public var maxPatterns = 16
+    public var maxPatternBytes = 4096
+
+    public init() {}
+}
+
+/// Per-source settings: `[defaults]`, each overridable in a `[[source]]`.
+public struct SourceLimits: Sendable, Equatable {
+    public var ringLines = 100_000
+    public var ringBytes = 64 << 20
+    public var initialLines = 1000
+    public var maxLineBytes = 65_536
+    public var rotateWaitMillis = 1000
+
+    public init() {}
+}
+
+/// One `[[source]]`.
+public struct SourceConfig: Sendable, Equatable {
+    public var name: String
+    public var kind: SourceKind
+    public var path: String?
+    public var limits: SourceLimits
+    /// The line of its `[[source]]` header (0 for one from the command line).
+    public var line: Int
+
+    public init(name: String, kind: SourceKind, path: String?, limits: SourceLimits, line: Int) {
+        self.name = name
+        self.kind = kind
+        self.path = path
+        self.limits = limits
+        self.line = line
+    }
+
+    /// `true` for 1 to 64 of `A-Z a-z 0-9 _ . -`.
+    public static func isValidName(_ s: String) -> Bool {
+        (1...64).contains(s.utf8.count) && s.utf8.allSatisfy { c in
+            (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
+                || c == 0x5F || c == 0x2E || c == 0x2D
+        }
+    }
+}
+
+/// The whole configuration.
+public struct Config: Sendable, Equatable {
+    public var server = ServerSettings()
+    public var defaults = SourceLimits()
+    public var sources: [SourceConfig] = []
+
+    public init() {}
+}

@@ -1,0 +1,169 @@
+/// Reads a config file's text into a ``Config``.
+///
+/// Promises: every problem is reported with its line and the key at fault, all of them at once;
+/// unknown tables and keys are errors (a typo never silently falls back to a default).
+public enum ConfigParser {
+    static let limitKeys: Set<String> = ["ring_lines", "ring_bytes", "initial_lines", "max_line_bytes", "rotate_wait_ms"]
+
+    public static func parse(_ text: String) throws(ConfigErrors) -> Config {
+        let (doc, syntaxErrors) = TOMLDocument.parse(text)
+        var errors = syntaxErrors
+        var config = Config()
+        // [defaults] first, since sources inherit it wherever it stands in the file.
+        for table in doc.tables where table.name == "defaults" && !table.isArrayElement {
+            for e in table.entries { apply(e, to: &config.defaults, table: "defaults", errors: &errors) }
+        }
+        for table in doc.tables {
+            switch (table.name, table.isArrayElement) {
+            case ("", false):
+                for e in table.entries {
+                    errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) at top level; keys go in [server], [defaults] or [[source]]"))
+                }
+            case ("server", false):
+                for e in table.entries { applyServer(e, to: &config.server, errors: &errors) }
+            case ("defaults", false):
+                break
+            case ("source", true):
+                if let s = source(table, defaults: config.defaults, errors: &errors) {
+                    if let other = config.sources.first(where: { $0.name == s.name }) {
+                        errors.append(ConfigError(line: table.line, key: "name", message: "duplicate source name \(s.name) (first defined on line \(other.line))"))
+                    } else {
+                        config.sources.append(s)
+                    }
+                }
+            case ("source", false):
+                errors.append(ConfigError(line: table.line, message: "sources are [[source]] tables (double brackets)"))
+            default:
+                errors.append(ConfigError(line: table.line, key: table.name, message: "unknown table [\(table.name)]; tables are [server], [defaults] and [[source]]"))
+            }
+        }
+        if !errors.isEmpty {
+            throw ConfigErrors(errors.sorted { $0.line < $1.line })
+        }
+        return config
+    }
+
+    private static func int(_ e: TOMLEntry, _ range: ClosedRange<Int>, errors: inout [ConfigError]) -> Int? {
+        guard case .integer(let n) = e.value else {
+            errors.append(ConfigError(line: e.line, key: e.key, message: "\(e.key) must be a whole number, not \(e.value.typeName)"))
+            return nil
+        }
+        guard range.contains(n) else {
+            errors.append(ConfigError(line: e.line, key: e.key, message: "\(e.key) must be from \(range.lowerBound) to \(range.upperBound); got \(n)"))
+            return nil
+        }
+        return n
+    }
+
+    private static func string(_ e: TOMLEntry, errors: inout [ConfigError]) -> String? {
+        guard case .string(let s) = e.value else {
+            errors.append(ConfigError(line: e.line, key: e.key, message: "\(e.key) must be a string in quotes, not \(e.value.typeName)"))
+            return nil
+        }
+        return s
+    }
+
+    private static func apply(_ e: TOMLEntry, to limits: inout SourceLimits, table: String, errors: inout [ConfigError]) {
+        switch e.key {
+        case "ring_lines": if let n = int(e, 1...100_000_000, errors: &errors) { limits.ringLines = n }
+        case "ring_bytes": if let n = int(e, 65_536...(64 << 30), errors: &errors) { limits.ringBytes = n }
+        case "initial_lines": if let n = int(e, 0...1_000_000, errors: &errors) { limits.initialLines = n }
+        case "max_line_bytes": if let n = int(e, 256...(16 << 20), errors: &errors) { limits.maxLineBytes = n }
+        case "rotate_wait_ms": if let n = int(e, 0...600_000, errors: &errors) { limits.rotateWaitMillis = n }
+        default:
+            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [\(table)]; known: \(limitKeys.sorted().joined(separator: ", "))"))
+        }
+    }
+
+    private static func applyServer(_ e: TOMLEntry, to s: inout ServerSettings, errors: inout [ConfigError]) {
+        switch e.key {
+        case "listen":
+            guard let text = string(e, errors: &errors) else { return }
+            switch ListenAddress.parse(text) {
+            case .success(let (host, port)): s.host = host; s.port = port
+            case .failure(let m): errors.append(ConfigError(line: e.line, key: e.key, message: "listen: \(m)"))
+            }
+        case "heartbeat_ms": if let n = int(e, 100...3_600_000, errors: &errors) { s.heartbeatMillis = n }
+        case "write_timeout_ms": if let n = int(e, 100...3_600_000, errors: &errors) { s.writeTimeoutMillis = n }
+        case "max_connections": if let n = int(e, 1...1_000_000, errors: &errors) { s.maxConnections = n }
+        case "max_frame_bytes": if let n = int(e, 4096...(16 << 20), errors: &errors) { s.maxFrameBytes = n }
+        case "max_patterns": if let n = int(e, 1...256, errors: &errors) { s.maxPatterns = n }
+        case "max_pattern_bytes": if let n = int(e, 16...65_536, errors: &errors) { s.maxPatternBytes = n }
+        case "slow_consumer":
+            guard let text = string(e, errors: &errors) else { return }
+            guard let p = SlowConsumerPolicy(rawValue: text) else {
+                errors.append(ConfigError(line: e.line, key: e.key, message: "slow_consumer must be \"drop\" or \"disconnect\"; got \(JSONString.quoted(text))"))
+                return
+            }
+            s.slowConsumer = p
+        default:
+            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: heartbeat_ms, listen, max_connections, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
+        }
+    }
+
+    private static func source(_ t: TOMLTable, defaults: SourceLimits, errors: inout [ConfigError]) -> SourceConfig? {
+        var name: String?
+        var kind: SourceKind?
+        var path: String?
+        var limits = defaults
+        let before = errors.count
+        for e in t.entries {
+            switch e.key {
+            case "name":
+                guard let s = string(e, errors: &errors) else { continue }
+                if SourceConfig.isValidName(s) { name = s } else {
+                    errors.append(ConfigError(line: e.line, key: "name", message: "source name \(JSONString.quoted(s)) must be 1 to 64 of A-Z a-z 0-9 _ . -"))
+                }
+            case "kind":
+                guard let s = string(e, errors: &errors) else { continue }
+                if let k = SourceKind(rawValue: s), k == .file { kind = k } else {
+                    errors.append(ConfigError(line: e.line, key: "kind", message: "kind must be \"file\"; got \(JSONString.quoted(s))"))
+                }
+            case "path":
+                guard let s = string(e, errors: &errors) else { continue }
+                if s.hasPrefix("/") { path = s } else {
+                    errors.append(ConfigError(line: e.line, key: "path", message: "path must be absolute (start with /); got \(JSONString.quoted(s))"))
+                }
+            default:
+                if limitKeys.contains(e.key) {
+                    apply(e, to: &limits, table: "[source]", errors: &errors)
+                } else {
+                    errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [[source]]; known: name, kind, path, \(limitKeys.sorted().joined(separator: ", "))"))
+                }
+            }
+        }
+        if name == nil, errors.count == before {
+            errors.append(ConfigError(line: t.line, key: "name", message: "[[source]] needs a name"))
+        }
+        if kind == nil, errors.count == before {
+            errors.append(ConfigError(line: t.line, key: "kind", message: "[[source]] needs kind = \"file\""))
+        }
+        if kind == .file, path == nil, errors.count == before {
+            errors.append(ConfigError(line: t.line, key: "path", message: "a file source needs path = \"/absolute/path\""))
+        }
+        guard errors.count == before, let name, let kind else { return nil }
+        return SourceConfig(name: name, kind: kind, path: path, limits: limits, line: t.line)
+    }
+}
+
+/// Parses `HOST:PORT` (`[::1]:PORT` for IPv6).
+public enum ListenAddress {
+    public static func parse(_ text: String) -> Result<(String, Int), ListenAddressError> {
+        guard let colon = text.lastIndex(of: ":") else {
+            return .failure(ListenAddressError(message: "expected HOST:PORT, e.g. 127.0.0.1:8080; got \(text)"))
+        }
+        var host = String(text[..<colon])
+        let portText = text[text.index(after: colon)...]
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else {
+            return .failure(ListenAddressError(message: "expected HOST:PORT with a port from 0 to 65535; got \(text)"))
+        }
+        return .success((host, port))
+    }
+}
+
+/// A malformed `HOST:PORT`.
+public struct ListenAddressError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,144 @@
+import NIOCore
+
+/// Builds server-to-client envelopes as WebSocket text-frame payloads, each in its own
+/// `ByteBuffer` with headroom before the reader index for the frame header.
+///
+/// Promises: `lines` envelopes are assembled by copying pre-rendered line fragments, never by
+/// escaping per connection; every payload is one valid JSON object.
+public struct EnvelopeWriter: Sendable {
+    /// Bytes left free before each payload: the largest unmasked WebSocket frame header.
+    public static let headroom = 14
+    public let allocator: ByteBufferAllocator
+    /// The server name in `hello`.
+    public static let serverName = "tailcast/0.1.0"
+
+    public init(allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        self.allocator = allocator
+    }
+
+    /// A buffer with headroom, ready to be written.
+    public func buffer(capacity: Int) -> ByteBuffer {
+        var b = allocator.buffer(capacity: capacity + Self.headroom)
+        b.moveWriterIndex(forwardBy: Self.headroom)
+        b.moveReaderIndex(forwardBy: Self.headroom)
+        return b
+    }
+
+    /// An envelope from a JSON text.
+    public func text(_ json: String) -> ByteBuffer {
+        var b = buffer(capacity: json.utf8.count)
+        b.writeString(json)
+        return b
+    }
+
+    public func hello(sources: [SourceHandle], query: Query, heartbeatMillis: Int) -> ByteBuffer {
+        let names = sources.map { JSONString.quoted($0.name) }.joined(separator: ",")
+        let epochs = sources.map { JSONString.quoted($0.name) + ":" + JSONString.quoted($0.epoch) }.joined(separator: ",")
+        return text("{\"type\":\"hello\",\"protocol\":1,\"server\":\"\(Self.serverName)\",\"sources\":[\(names)],"
+            + "\"epochs\":{\(epochs)},\"query\":\(query.json),\"heartbeat_ms\":\(heartbeatMillis)}")
+    }
+
+    public func dropped(source: String, range: ClosedRange<UInt64>, reason: DropReason) -> ByteBuffer {
+        text("{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"count\":\(range.count),"
+            + "\"from_seq\":\(range.lowerBound),\"to_seq\":\(range.upperBound),\"reason\":\"\(reason.rawValue)\"}")
+    }
+
+    public func restarted(source: String, oldEpoch: String, fromSeq: UInt64) -> ByteBuffer {
+        text("{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"reason\":\"restarted\","
+            + "\"epoch\":\(JSONString.quoted(oldEpoch)),\"from_seq\":\(fromSeq),\"to_seq\":null,\"count\":null}")
+    }
+
+    public func event(source: String, _ event: SourceEvent) -> ByteBuffer {
+        text("{\"type\":\"event\",\"source\":\(JSONString.quoted(source)),\"event\":\"\(event.kind.rawValue)\","
+            + "\"detail\":\(JSONString.quoted(event.detail))}")
+    }
+
+    public func heartbeat(_ ts: Timestamp = .now()) -> ByteBuffer {
+        text("{\"type\":\"heartbeat\",\"ts\":\"\(ts.rfc3339)\"}")
+    }
+
+    public func error(_ e: QueryError) -> ByteBuffer {
+        var s = "{\"type\":\"error\",\"code\":\(JSONString.quoted(e.code))"
+        if let p = e.param { s += ",\"param\":\(JSONString.quoted(p))" }
+        s += ",\"message\":\(JSONString.quoted(e.message))}"
+        return text(s)
+    }
+
+    /// An `error` envelope with a code and message only.
+    public func error(code: String, message: String) -> ByteBuffer {
+        error(QueryError(code: code, param: nil, message: message))
+    }
+}
+
+/// One `lines` envelope being assembled.
+///
+/// Promises: copies runs of plain lines with one copy per run; adds `matches` or `context` to
+/// a line by copying its fragment without the closing `},` and appending the extras.
+public struct LinesFrame {
+    private(set) var buffer: ByteBuffer
+    /// Lines in the frame.
+    public private(set) var count = 0
+    private static let open: [UInt8] = Array(#"{"type":"lines","lines":["#.utf8)
+    private static let contextTail: [UInt8] = Array(#","context":true},"#.utf8)
+    private static let matchesHead: [UInt8] = Array(#","matches":["#.utf8)
+
+    public init(writer: EnvelopeWriter, capacity: Int) {
+        buffer = writer.buffer(capacity: capacity + 256)
+        buffer.writeBytes(Self.open)
+    }
+
+    /// Bytes in the payload so far.
+    public var size: Int { buffer.readableBytes }
+
+    /// Appends lines `start..<end` of `block` as they are.
+    @inline(__always)
+    public mutating func appendPlain(_ block: LineBlock, _ start: Int, _ end: Int) {
+        guard start < end else { return }
+        let from = Int(block.records[start].jsonStart)
+        let last = block.records[end - 1]
+        let to = Int(last.jsonStart + last.jsonLength)
+        _ = block.json.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[from..<to])) }
+        count += end - start
+    }
+
+    /// Appends line `index` of `block` as a context line.
+    public mutating func appendContext(_ block: LineBlock, _ index: Int) {
+        writeOpenFragment(block, index)
+        buffer.writeBytes(Self.contextTail)
+        count += 1
+    }
+
+    /// Appends line `index` of `block` with its `matches` (UTF-16 offsets).
+    public mutating func appendMatched(_ block: LineBlock, _ index: Int, spans: [(Int, Int)]) {
+        if spans.isEmpty {
+            appendPlain(block, index, index + 1)
+            return
+        }
+        writeOpenFragment(block, index)
+        buffer.writeBytes(Self.matchesHead)
+        for (k, span) in spans.enumerated() {
+            if k > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+            buffer.writeInteger(UInt8(ascii: "["))
+            buffer.writeString(String(span.0))
+            buffer.writeInteger(UInt8(ascii: ","))
+            buffer.writeString(String(span.1))
+            buffer.writeInteger(UInt8(ascii: "]"))
+        }
+        buffer.writeBytes(Array("]},".utf8))
+        count += 1
+    }
+
+    private mutating func writeOpenFragment(_ block: LineBlock, _ index: Int) {
+        let r = block.records[index]
+        let from = Int(r.jsonStart)
+        let to = Int(r.jsonStart + r.jsonLength) - 2
+        _ = block.json.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[from..<to])) }
+    }
+
+    /// Closes the envelope and hands out the payload.
+    public mutating func finish() -> ByteBuffer {
+        if count > 0 { buffer.moveWriterIndex(to: buffer.writerIndex - 1) }  // the last ","
+        buffer.writeBytes(Array("]}".utf8))
+        return buffer
+    }
+}

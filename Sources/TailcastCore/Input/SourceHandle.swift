@@ -1,0 +1,58 @@
+import Synchronization
+
+/// What kind of input a source reads.
+public enum SourceKind: String, Sendable {
+    case file
+    case journald
+}
+
+/// One configured source as the rest of the process sees it: its ring, its state, its epoch.
+///
+/// Promises: shared by the thread that reads the source and every connection that reads its
+/// ring; state changes are published under one short lock, never held across I/O.
+public final class SourceHandle: Sendable {
+    public let name: String
+    public let kind: SourceKind
+    /// The configured path (file sources).
+    public let path: String?
+    /// Changes whenever `seq` numbering starts again: 1 to 16 of `A-Z a-z 0-9 _ -`.
+    public let epoch: String
+    public let ring: LineRing
+    public let metrics: PipelineMetrics.PerSource
+    private let stateBox: Mutex<SourceState>
+
+    public init(name: String, kind: SourceKind, path: String?, epoch: String, ring: LineRing,
+                metrics: PipelineMetrics.PerSource) {
+        self.name = name
+        self.kind = kind
+        self.path = path
+        self.epoch = epoch
+        self.ring = ring
+        self.metrics = metrics
+        self.stateBox = Mutex(.waiting("not started"))
+    }
+
+    /// The current state.
+    public var state: SourceState { stateBox.withLock { $0 } }
+
+    /// Sets the state; returns the previous one.
+    @discardableResult
+    public func setState(_ new: SourceState) -> SourceState {
+        stateBox.withLock { s in
+            let old = s
+            s = new
+            return old
+        }
+    }
+
+    /// Appends a built block to the ring and updates the source's metrics.
+    public func publish(_ block: LineBlock, bytesRead: Int) {
+        ring.append(block)
+        metrics.linesRead.increment(by: Int64(block.count))
+        metrics.bytesRead.increment(by: Int64(bytesRead))
+        let (lines, bytes) = ring.usage
+        metrics.ringLines.record(lines)
+        metrics.ringBytes.record(bytes)
+        metrics.oldestSeq.record(Int64(ring.bounds.first))
+    }
+}

@@ -1,0 +1,131 @@
+/// Turns raw lines of one source into ``LineBlock``s: repairs UTF-8, cuts long lines on a
+/// character boundary, numbers them and pre-renders each line's JSON fragment once.
+///
+/// Promises: owned by the one thread that reads the source (not `Sendable`); `seq` rises by
+/// exactly one per appended line; all per-batch work (timestamp text) is done once per batch.
+public struct LineBlockBuilder {
+    /// `seq` the next appended line gets.
+    public private(set) var nextSeq: UInt64
+    private let maxLineBytes: Int
+    private let prefix: [UInt8]          // {"source":"NAME","seq":
+    private var text: [UInt8] = []
+    private var json: [UInt8] = []
+    private var records: [LineRecord] = []
+    private var firstSeq: UInt64
+    private var tsFragment: [UInt8] = []  // ,"ts":"…","text":"
+    private var scratch: [UInt8] = []
+
+    /// - Parameters:
+    ///   - source: the source name written in every line.
+    ///   - nextSeq: the `seq` of the first line to build.
+    ///   - maxLineBytes: the bound on a line's text, in bytes after repair.
+    public init(source: String, nextSeq: UInt64, maxLineBytes: Int) {
+        var p: [UInt8] = Array(#"{"source":"#.utf8)
+        JSONString.appendQuoted(source, to: &p)
+        p.append(contentsOf: Array(#","seq":"#.utf8))
+        self.prefix = p
+        self.nextSeq = nextSeq
+        self.firstSeq = nextSeq
+        self.maxLineBytes = max(16, maxLineBytes)
+    }
+
+    /// Lines waiting in the builder.
+    public var pendingLines: Int { records.count }
+    /// Bytes waiting in the builder.
+    public var pendingBytes: Int { text.count + json.count }
+
+    /// Sets the timestamp that the following lines carry; call once per read batch.
+    public mutating func stamp(_ ts: Timestamp) {
+        tsFragment = Array(#","ts":""#.utf8)
+        tsFragment.append(contentsOf: ts.rfc3339Bytes)
+        tsFragment.append(contentsOf: Array(#"","text":""#.utf8))
+    }
+
+    /// Appends one line (without its newline).
+    ///
+    /// - Parameters:
+    ///   - raw: the line's bytes as read; invalid UTF-8 is replaced with U+FFFD.
+    ///   - truncated: `true` when the reader already discarded the rest of the line.
+    ///   - file: for glob sources, the path the line came from.
+    public mutating func append(_ raw: UnsafeRawBufferPointer, truncated: Bool, file: String? = nil) {
+        if tsFragment.isEmpty { stamp(.now()) }
+        let verdict = UTF8Repair.classify(raw)
+        if verdict == .invalid {
+            scratch.removeAll(keepingCapacity: true)
+            UTF8Repair.repair(raw, into: &scratch)
+            scratch.withUnsafeBytes { appendValid($0, ascii: false, truncated: truncated, file: file) }
+        } else {
+            appendValid(raw, ascii: verdict == .ascii, truncated: truncated, file: file)
+        }
+    }
+
+    private mutating func appendValid(_ bytes: UnsafeRawBufferPointer, ascii: Bool, truncated: Bool, file: String?) {
+        var length = bytes.count
+        var cut = truncated
+        if length > maxLineBytes {
+            length = maxLineBytes
+            while length > 0, bytes[length] & 0xC0 == 0x80 { length -= 1 }
+            cut = true
+        }
+        let body = UnsafeRawBufferPointer(rebasing: bytes[0..<length])
+        let textStart = UInt32(text.count)
+        text.append(contentsOf: body)
+        let jsonStart = UInt32(json.count)
+        json.append(contentsOf: prefix)
+        appendDecimal(nextSeq, to: &json)
+        json.append(contentsOf: tsFragment)
+        JSONString.appendEscaped(body, to: &json)
+        json.append(0x22)
+        if cut { json.append(contentsOf: Self.truncatedFragment) }
+        if let file {
+            json.append(contentsOf: Self.fileFragment)
+            JSONString.appendQuoted(file, to: &json)
+        }
+        json.append(contentsOf: Self.closing)
+        records.append(LineRecord(
+            textStart: textStart, textLength: UInt32(length),
+            jsonStart: jsonStart, jsonLength: UInt32(json.count) - jsonStart,
+            isASCII: ascii))
+        nextSeq += 1
+    }
+
+    private static let truncatedFragment: [UInt8] = Array(#","truncated":true"#.utf8)
+    private static let fileFragment: [UInt8] = Array(#","file":"#.utf8)
+    private static let closing: [UInt8] = Array("},".utf8)
+
+    /// Hands out the lines built so far as one block, or `nil` when there are none.
+    public mutating func finish() -> LineBlock? {
+        guard !records.isEmpty else { return nil }
+        let block = LineBlock(firstSeq: firstSeq, text: text, json: json, records: records)
+        text = []
+        json = []
+        records = []
+        text.reserveCapacity(block.text.count)
+        json.reserveCapacity(block.json.count)
+        firstSeq = nextSeq
+        tsFragment = []
+        return block
+    }
+}
+
+/// Appends the decimal digits of `value`.
+@inlinable
+public func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+    if value < 10 {
+        out.append(UInt8(0x30 + value))
+        return
+    }
+    var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+              UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var v = value
+    var n = 0
+    withUnsafeMutableBytes(of: &tmp) { buf in
+        while v > 0 {
+            buf[19 - n] = UInt8(0x30 + v % 10)
+            v /= 10
+            n += 1
+        }
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[(20 - n)...]))
+    }
+}

@@ -1,0 +1,91 @@
+/// A query's patterns applied to one line: `q` (all must match), `v`, then `not`.
+///
+/// Promises: compiled once per query; no allocation per line except for the spans of a
+/// matched line; a pattern that hits the match limit counts as not matching and is counted
+/// in ``limitHits``. Not `Sendable`: owned by one connection's sender task.
+public struct LineFilter {
+    private let include: [Pattern]
+    private let exclude: [Pattern]
+    private let invert: Bool
+    /// Match attempts that hit the PCRE2 limits since the owner last reset it.
+    public var limitHits = 0
+
+    /// `true` when the filter keeps every line and reports no spans.
+    public let isPassThrough: Bool
+    /// `true` when kept lines carry `matches`.
+    public var reportsSpans: Bool { !include.isEmpty && !invert }
+
+    /// Compiles the query's patterns. Throws the first bad one, naming `q` or `not`.
+    public init(_ query: Query) throws(QueryError) {
+        var inc: [Pattern] = []
+        for p in query.patterns {
+            inc.append(try Pattern(p, literal: query.literal, ignoreCase: query.ignoreCase, wordMatch: query.wordMatch, param: "q"))
+        }
+        var exc: [Pattern] = []
+        for p in query.excludes {
+            exc.append(try Pattern(p, literal: query.literal, ignoreCase: query.ignoreCase, wordMatch: query.wordMatch, param: "not"))
+        }
+        include = inc
+        exclude = exc
+        invert = query.invert
+        isPassThrough = inc.isEmpty && exc.isEmpty && !query.invert
+    }
+
+    /// Whether the line is kept.
+    @inline(__always)
+    public mutating func keeps(_ text: UnsafeRawBufferPointer) -> Bool {
+        if isPassThrough { return true }
+        var all = true
+        for p in include {
+            switch p.search(text) {
+            case .match: continue
+            case .none: all = false
+            case .limit: all = false; limitHits += 1
+            }
+            break
+        }
+        if all == invert { return false }
+        for p in exclude {
+            switch p.search(text) {
+            case .match: return false
+            case .none: continue
+            case .limit: limitHits += 1
+            }
+        }
+        return true
+    }
+
+    /// The union of every non-empty match span of every `q` pattern in `text`, as byte
+    /// offsets, sorted, with overlapping or touching spans merged.
+    public mutating func spans(_ text: UnsafeRawBufferPointer) -> [(Int, Int)] {
+        var all: [(Int, Int)] = []
+        for p in include {
+            var from = 0
+            while from < text.count {
+                switch p.search(text, from: from, nonEmpty: true) {
+                case .match(let s, let e):
+                    if e > s { all.append((s, e)) }
+                    from = max(e, s + 1)
+                case .none:
+                    from = text.count
+                case .limit:
+                    limitHits += 1
+                    from = text.count
+                }
+            }
+        }
+        if all.count > 1 {
+            all.sort { $0.0 < $1.0 }
+            var merged: [(Int, Int)] = [all[0]]
+            for span in all.dropFirst() {
+                if span.0 <= merged[merged.count - 1].1 {
+                    merged[merged.count - 1].1 = max(merged[merged.count - 1].1, span.1)
+                } else {
+                    merged.append(span)
+                }
+            }
+            return merged
+        }
+        return all
+    }
+}

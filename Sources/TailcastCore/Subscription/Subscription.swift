@@ -1,0 +1,256 @@
+import NIOCore
+
+/// One connection's reader over the rings of its selected sources: its positions, its
+/// compiled query, its context state and whether it is paused.
+///
+/// Promises:
+/// - ``poll(maxFrameBytes:)`` never blocks and never waits on the network: it returns the
+///   envelopes that are ready now, at most one `lines` envelope of about `maxFrameBytes`
+///   (always at least one line), preceded by any `dropped` and `event` envelopes in order.
+/// - Every line a reader skips is reported by an exact `dropped` range.
+/// - Nothing is read while paused; on resume, what left the ring meanwhile is `paused`.
+/// Not `Sendable`: owned by the connection's sender task.
+public struct Subscription {
+    /// A reader's place in one source.
+    struct Cursor {
+        let source: SourceHandle
+        var nextSeq: UInt64
+        var eventID: UInt64
+        var afterRemaining = 0
+        var lastEmitted: UInt64 = 0
+        var gapReason: DropReason?
+        var sent = 0
+    }
+
+    public let query: Query
+    public let sources: [SourceHandle]
+    private var cursors: [Cursor]
+    private var filter: LineFilter
+    private let writer: EnvelopeWriter
+    private let metrics: PipelineMetrics
+    private var startIndex = 0
+    private var preamble: [ByteBuffer] = []
+    /// Nothing is read while `true`.
+    public private(set) var isPaused = false
+    /// Set when a ring moved past this reader since the last check.
+    public private(set) var lostLinesToSlowness = false
+
+    /// Lines read from a ring per lock acquisition.
+    static let readChunk = 4096
+
+    /// Compiles the query and places the reader per `n` and `since`.
+    ///
+    /// - Parameters:
+    ///   - sources: the selected sources (already checked against the query's names).
+    ///   - paused: carried over from a previous query of the same connection.
+    public init(query: Query, sources: [SourceHandle], writer: EnvelopeWriter,
+                metrics: PipelineMetrics, paused: Bool = false) throws(QueryError) {
+        self.query = query
+        self.sources = sources
+        self.writer = writer
+        self.metrics = metrics
+        self.isPaused = paused
+        var filter = try LineFilter(query)
+        var cursors: [Cursor] = []
+        var preamble: [ByteBuffer] = []
+        for source in sources {
+            let (first, next) = source.ring.bounds
+            var cursor = Cursor(source: source, nextSeq: next, eventID: source.ring.nextEventID)
+            if let point = query.since.last(where: { $0.source == source.name }) {
+                if let epoch = point.epoch, epoch != source.epoch {
+                    preamble.append(writer.restarted(source: source.name, oldEpoch: epoch, fromSeq: point.seq &+ 1))
+                    source.metrics.dropped(.restarted).increment()
+                    cursor.nextSeq = first
+                } else {
+                    cursor.nextSeq = min(point.seq &+ 1, next)
+                    cursor.gapReason = .evicted
+                }
+            } else if query.backlog > 0 {
+                cursor.nextSeq = Self.backlogStart(source.ring, count: query.backlog, filter: &filter)
+            }
+            cursors.append(cursor)
+        }
+        self.filter = filter
+        self.cursors = cursors
+        self.preamble = preamble
+        metrics.patternLimitHits.increment(by: Int64(self.filter.limitHits))
+        self.filter.limitHits = 0
+    }
+
+    /// The `seq` from which the last `count` kept lines of `ring` are replayed.
+    private static func backlogStart(_ ring: LineRing, count: Int, filter: inout LineFilter) -> UInt64 {
+        let (first, next) = ring.bounds
+        if filter.isPassThrough {
+            return next - min(UInt64(count), next - first)
+        }
+        var found = 0
+        var start = next
+        for slice in ring.lines(from: first, to: next).reversed() {
+            var i = slice.end - 1
+            while i >= slice.start {
+                if slice.block.withText(i, { filter.keeps($0) }) {
+                    found += 1
+                    start = slice.block.firstSeq + UInt64(i)
+                    if found == count { return start }
+                }
+                i -= 1
+            }
+        }
+        return found == 0 ? next : start
+    }
+
+    public mutating func pause() { isPaused = true }
+
+    public mutating func resume() {
+        guard isPaused else { return }
+        isPaused = false
+        for i in cursors.indices where cursors[i].gapReason == nil { cursors[i].gapReason = .paused }
+    }
+
+    /// Registers `doorbell` with every selected ring.
+    public func register(_ doorbell: Doorbell) {
+        for s in sources { s.ring.register(doorbell) }
+    }
+
+    /// Unregisters `doorbell` from every selected ring.
+    public func unregister(_ doorbell: Doorbell) {
+        for s in sources { s.ring.unregister(doorbell) }
+    }
+
+    /// The envelopes ready now, in the order they must be sent; empty when there is nothing.
+    public mutating func poll(maxFrameBytes: Int) -> [ByteBuffer] {
+        var out = preamble
+        preamble.removeAll()
+        lostLinesToSlowness = false
+        guard !isPaused, !cursors.isEmpty else { return out }
+        var frame: LinesFrame?
+        let n = cursors.count
+        var full = false
+        for k in 0..<n where !full {
+            let ci = (startIndex + k) % n
+            full = pollSource(ci, maxFrameBytes: maxFrameBytes, frame: &frame, out: &out)
+        }
+        startIndex = (startIndex + 1) % n
+        if var f = frame, f.count > 0 {
+            out.append(f.finish())
+            frame = nil
+        }
+        for i in cursors.indices where cursors[i].sent > 0 {
+            cursors[i].source.metrics.linesSent.increment(by: Int64(cursors[i].sent))
+            cursors[i].sent = 0
+        }
+        if filter.limitHits > 0 {
+            metrics.patternLimitHits.increment(by: Int64(filter.limitHits))
+            filter.limitHits = 0
+        }
+        return out
+    }
+
+    /// Reads one source into `frame`; returns `true` when the frame is full.
+    private mutating func pollSource(_ ci: Int, maxFrameBytes: Int, frame: inout LinesFrame?,
+                                     out: inout [ByteBuffer]) -> Bool {
+        let source = cursors[ci].source
+        while true {
+            let r = source.ring.read(from: cursors[ci].nextSeq, eventID: cursors[ci].eventID, maxLines: Self.readChunk)
+            let reason = cursors[ci].gapReason ?? .slowConsumer
+            cursors[ci].gapReason = nil
+            if let gap = r.gap {
+                Self.flush(&frame, into: &out)
+                out.append(writer.dropped(source: source.name, range: gap, reason: reason))
+                source.metrics.dropped(reason).increment(by: Int64(gap.count))
+                if reason == .slowConsumer { lostLinesToSlowness = true }
+                cursors[ci].afterRemaining = 0
+            }
+            if !r.events.isEmpty {
+                Self.flush(&frame, into: &out)
+                for e in r.events { out.append(writer.event(source: source.name, e)) }
+            }
+            cursors[ci].eventID = r.nextEventID
+            if r.slices.isEmpty {
+                cursors[ci].nextSeq = r.nextSeq
+                if r.isEmpty || r.nextSeq >= source.ring.bounds.next { return false }
+                continue
+            }
+            for slice in r.slices {
+                if frame == nil { frame = LinesFrame(writer: writer, capacity: maxFrameBytes) }
+                let stoppedAt = append(slice, cursor: ci, frame: &frame!, maxFrameBytes: maxFrameBytes)
+                if let stop = stoppedAt {
+                    cursors[ci].nextSeq = stop
+                    return true
+                }
+                cursors[ci].nextSeq = slice.block.firstSeq + UInt64(slice.end)
+            }
+        }
+    }
+
+    /// Appends the kept and context lines of `slice`; returns the `seq` to continue from when
+    /// the frame filled up before the end of the slice.
+    private mutating func append(_ slice: LineSlice, cursor ci: Int, frame: inout LinesFrame,
+                                 maxFrameBytes: Int) -> UInt64? {
+        let block = slice.block
+        if filter.isPassThrough, query.after == 0, query.before == 0 {
+            // One copy per run of lines, cut where the frame fills.
+            var i = slice.start
+            while i < slice.end {
+                if frame.size >= maxFrameBytes { return block.firstSeq + UInt64(i) }
+                var j = i
+                var size = frame.size
+                while j < slice.end, size < maxFrameBytes {
+                    size += Int(block.records[j].jsonLength)
+                    j += 1
+                }
+                frame.appendPlain(block, i, j)
+                cursors[ci].sent += j - i
+                cursors[ci].lastEmitted = block.firstSeq + UInt64(j - 1)
+                i = j
+            }
+            return nil
+        }
+        let spans = filter.reportsSpans
+        for i in slice.start..<slice.end {
+            if frame.size >= maxFrameBytes, frame.count > 0 { return block.firstSeq + UInt64(i) }
+            let seq = block.firstSeq + UInt64(i)
+            let kept = block.withText(i) { filter.keeps($0) }
+            if kept {
+                if query.before > 0 { appendBefore(seq, cursor: ci, frame: &frame) }
+                if spans {
+                    let r = block.records[i]
+                    let s = block.withText(i) { text in
+                        UTF16Offsets.convert(filter.spans(text), in: text, ascii: r.isASCII)
+                    }
+                    frame.appendMatched(block, i, spans: s)
+                } else {
+                    frame.appendPlain(block, i, i + 1)
+                }
+                cursors[ci].lastEmitted = seq
+                cursors[ci].afterRemaining = query.after
+                cursors[ci].sent += 1
+            } else if cursors[ci].afterRemaining > 0 {
+                frame.appendContext(block, i)
+                cursors[ci].afterRemaining -= 1
+                cursors[ci].lastEmitted = seq
+                cursors[ci].sent += 1
+            }
+        }
+        return nil
+    }
+
+    /// Appends, as context, the up to `B` lines before `seq` not yet sent.
+    private mutating func appendBefore(_ seq: UInt64, cursor ci: Int, frame: inout LinesFrame) {
+        let from = max(cursors[ci].lastEmitted + 1, seq > UInt64(query.before) ? seq - UInt64(query.before) : 1)
+        guard from < seq else { return }
+        for slice in cursors[ci].source.ring.lines(from: from, to: seq) {
+            for i in slice.start..<slice.end {
+                frame.appendContext(slice.block, i)
+                cursors[ci].sent += 1
+            }
+        }
+    }
+
+    private static func flush(_ frame: inout LinesFrame?, into out: inout [ByteBuffer]) {
+        if var f = frame, f.count > 0 {
+            out.append(f.finish())
+            frame = nil
+        }
+    }
+}

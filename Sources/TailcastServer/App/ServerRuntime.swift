@@ -1,0 +1,55 @@
+import Logging
+import Prometheus
+import TailcastCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything the routes and connections share: the config, the sources, the metrics.
+///
+/// Promises: built once at start and never changed (its parts carry their own state).
+public struct ServerRuntime: Sendable {
+    public let config: Config
+    public let sources: [SourceHandle]
+    public let metrics: PipelineMetrics
+    public let registry: PrometheusCollectorRegistry
+    public let hub: ConnectionHub
+    public let writer = EnvelopeWriter()
+    public let parser: QueryParser
+    public let logger: Logger
+
+    public init(config: Config, logger: Logger) {
+        self.config = config
+        self.logger = logger
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        let metrics = PipelineMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        self.metrics = metrics
+        let epoch = Self.newEpoch()
+        self.sources = config.sources.map { s in
+            SourceHandle(name: s.name, kind: s.kind, path: s.path, epoch: epoch,
+                         ring: LineRing(maxLines: s.limits.ringLines, maxBytes: s.limits.ringBytes),
+                         metrics: metrics.forSource(s.name))
+        }
+        self.hub = ConnectionHub(limit: config.server.maxConnections)
+        self.parser = QueryParser(maxPatterns: config.server.maxPatterns, maxPatternBytes: config.server.maxPatternBytes)
+    }
+
+    /// The source called `name`, if configured.
+    public func source(named name: String) -> SourceHandle? {
+        sources.first { $0.name == name }
+    }
+
+    /// A new epoch: 8 characters from the clock and randomness, different on every start.
+    static func newEpoch() -> String {
+        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+        var generator = SystemRandomNumberGenerator()
+        var value = UInt64(Timestamp.now().microseconds) &* 6364136223846793005 ^ generator.next()
+        var out = ""
+        for _ in 0..<8 {
+            out.append(alphabet[Int(value % 36)])
+            value /= 36
+        }
+        return out
+    }
+}

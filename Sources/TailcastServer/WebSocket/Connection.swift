@@ -1,0 +1,227 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import TailcastCore
+
+/// One WebSocket client: an inbound task that reads client messages, a sender task that is the
+/// connection's only data writer, and a ticker for heartbeats and the write deadline.
+///
+/// Promises: nothing is read from a ring before the query is accepted; a rejected query gets
+/// an `error` envelope and close 1008; at most one frame is in flight, so what the connection
+/// holds is bounded by one frame plus the socket's buffers; a write that the peer does not take
+/// within `write_timeout_ms` closes the channel.
+struct Connection {
+    let runtime: ServerRuntime
+    let parameters: [(String, String)]
+    let channel: any Channel
+    let logger: Logger
+
+    private var settings: ServerSettings { runtime.config.server }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let inbox = ConnectionInbox()
+        switch await runtime.hub.admit(inbox) {
+        case .admitted:
+            break
+        case .full:
+            runtime.metrics.connectionsRejected.increment()
+            try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: runtime.writer.error(
+                code: "too_many_connections",
+                message: "the server has reached max_connections (\(settings.maxConnections)); try again later"))))
+            try? await outbound.close(.unknown(1013), reason: "too many connections")
+            return
+        case .shuttingDown:
+            try? await outbound.close(.goingAway, reason: "server shutting down")
+            return
+        }
+        runtime.metrics.connections.increment()
+        let clock = ConnectionClock()
+        let started = ConnectionClock.now()
+        let parameters = self.parameters
+        let channel = self.channel
+        let settings = self.settings
+        let metrics = runtime.metrics
+        let logger = self.logger
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: 1 << 16) {
+                        switch message {
+                        case .text(let text): inbox.post(.message(text))
+                        case .binary: inbox.post(.binary)
+                        }
+                    }
+                } catch {
+                    logger.debug("inbound ended", metadata: ["error": "\(error)"])
+                }
+            }
+            group.addTask { [runtime] in
+                var sender = Sender(runtime: runtime, inbox: inbox, clock: clock, outbound: outbound, logger: logger)
+                await sender.run(parameters: parameters)
+            }
+            group.addTask {
+                let tick = Int64(max(50, min(settings.heartbeatMillis, settings.writeTimeoutMillis) / 4)) * 1_000_000
+                let heartbeat = Int64(settings.heartbeatMillis) * 1_000_000
+                let writeTimeout = Int64(settings.writeTimeoutMillis) * 1_000_000
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: UInt64(tick))
+                    if clock.writeWaitNanos >= writeTimeout {
+                        metrics.writeTimeouts.increment()
+                        logger.notice("closing a client that accepted nothing for write_timeout_ms")
+                        channel.close(promise: nil)
+                        return
+                    }
+                    if clock.idleNanos >= heartbeat - tick / 2 { inbox.doorbell.ring() }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        await runtime.hub.leave(inbox)
+        runtime.metrics.connections.decrement()
+        let seconds = Double(ConnectionClock.now() - started) / 1e9
+        logger.info("connection closed", metadata: ["duration_s": "\(Int(seconds))"])
+    }
+}
+
+/// The sender task's state: the subscription and the writes.
+struct Sender {
+    let runtime: ServerRuntime
+    let inbox: ConnectionInbox
+    let clock: ConnectionClock
+    let outbound: WebSocketOutboundWriter
+    let logger: Logger
+
+    private var settings: ServerSettings { runtime.config.server }
+
+    /// Why the sender stopped writing.
+    enum Stop: Error {
+        case closed
+    }
+
+    mutating func run(parameters: [(String, String)]) async {
+        var subscription: Subscription
+        do {
+            subscription = try makeSubscription(try runtime.parser.parse(parameters: parameters), paused: false)
+        } catch {
+            await reject(error)
+            return
+        }
+        subscription.register(inbox.doorbell)
+        defer { subscription.unregister(inbox.doorbell) }
+        do {
+            try await write(runtime.writer.hello(sources: subscription.sources, query: subscription.query,
+                                                 heartbeatMillis: settings.heartbeatMillis))
+            while !Task.isCancelled {
+                for command in inbox.take() {
+                    switch command {
+                    case .goingAway:
+                        try? await outbound.close(.goingAway, reason: "server shutting down")
+                        return
+                    case .binary:
+                        try await write(runtime.writer.error(code: "bad_message", message: "binary messages are not part of the protocol; send JSON text"))
+                    case .message(let text):
+                        try await handle(text, subscription: &subscription)
+                    }
+                }
+                let frames = subscription.poll(maxFrameBytes: settings.maxFrameBytes)
+                if subscription.lostLinesToSlowness, settings.slowConsumer == .disconnect {
+                    runtime.metrics.slowConsumerDisconnects.increment()
+                    try? await write(runtime.writer.error(code: "slow_consumer", message: "this client read too slowly and lines were lost; slow_consumer = \"disconnect\""))
+                    try? await outbound.close(.unknown(1013), reason: "slow consumer")
+                    return
+                }
+                if frames.isEmpty {
+                    if clock.idleNanos >= Int64(settings.heartbeatMillis) * 1_000_000 {
+                        try await write(runtime.writer.heartbeat())
+                        continue
+                    }
+                    await inbox.doorbell.wait()
+                    continue
+                }
+                for frame in frames { try await write(frame) }
+            }
+        } catch {
+            logger.debug("sender ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func makeSubscription(_ query: Query, paused: Bool) throws(QueryError) -> Subscription {
+        var selected: [SourceHandle] = []
+        for name in query.sources {
+            guard let s = runtime.source(named: name) else {
+                let known = runtime.sources.map(\.name).joined(separator: ", ")
+                throw QueryError(param: "source", message: "unknown source \(JSONString.quoted(name)); configured: \(known)")
+            }
+            selected.append(s)
+        }
+        if let journalParam = query.firstJournalParameter {
+            if let file = selected.first(where: { $0.kind != .journald }) {
+                throw QueryError(param: journalParam, message: "\(journalParam) applies to journal sources only; \(file.name) is a \(file.kind.rawValue) source")
+            }
+            if selected.isEmpty { selected = runtime.sources.filter { $0.kind == .journald } }
+            if selected.isEmpty {
+                throw QueryError(param: journalParam, message: "\(journalParam) applies to journal sources only, and none is configured")
+            }
+        }
+        if selected.isEmpty { selected = runtime.sources }
+        for point in query.since where !selected.contains(where: { $0.name == point.source }) {
+            throw QueryError(param: "since", message: "since names \(JSONString.quoted(point.source)), which is not a selected source")
+        }
+        return try Subscription(query: query, sources: selected, writer: runtime.writer, metrics: runtime.metrics, paused: paused)
+    }
+
+    private func reject(_ error: any Error) async {
+        let e = (error as? QueryError) ?? QueryError(param: nil, message: "\(error)")
+        logger.info("rejected query", metadata: ["param": "\(e.param ?? "-")", "message": "\(e.message)"])
+        try? await write(runtime.writer.error(e))
+        try? await outbound.close(.policyViolation, reason: "bad query")
+    }
+
+    private func handle(_ text: String, subscription: inout Subscription) async throws {
+        let message: JSONValue
+        do {
+            message = try JSONValue.parse(text)
+        } catch {
+            try await write(runtime.writer.error(error))
+            return
+        }
+        guard case .object(let members) = message,
+              let typeValue = members.first(where: { $0.0 == "type" })?.1, case .string(let type) = typeValue else {
+            try await write(runtime.writer.error(code: "bad_message", message: "a message is a JSON object with a \"type\": query, pause or resume"))
+            return
+        }
+        switch type {
+        case "pause":
+            subscription.pause()
+        case "resume":
+            subscription.resume()
+            inbox.doorbell.ring()
+        case "query":
+            do {
+                let query = try runtime.parser.parse(message: message)
+                let next = try makeSubscription(query, paused: subscription.isPaused)
+                subscription.unregister(inbox.doorbell)
+                subscription = next
+                subscription.register(inbox.doorbell)
+                try await write(runtime.writer.hello(sources: subscription.sources, query: subscription.query,
+                                                     heartbeatMillis: settings.heartbeatMillis))
+            } catch let error as QueryError {
+                try await write(runtime.writer.error(error))
+            }
+        default:
+            try await write(runtime.writer.error(code: "bad_message", message: "unknown message type \(JSONString.quoted(type)); use query, pause or resume"))
+        }
+    }
+
+    private func write(_ payload: ByteBuffer) async throws {
+        clock.writeStarted()
+        defer { clock.writeFinished() }
+        let bytes = payload.readableBytes
+        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: payload)))
+        runtime.metrics.framesSent.increment()
+        runtime.metrics.bytesSent.increment(by: Int64(bytes))
+    }
+}

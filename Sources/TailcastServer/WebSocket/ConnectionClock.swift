@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import TailcastCore
+
+/// When a connection last sent, and since when a write has been waiting: shared by its
+/// sender (which sets them) and its ticker (which reads them).
+final class ConnectionClock: Sendable {
+    private let lastSent = Atomic<Int64>(0)
+    private let writeSince = Atomic<Int64>(0)
+
+    init() {
+        lastSent.store(Self.now(), ordering: .relaxed)
+    }
+
+    static func now() -> Int64 {
+        Int64(DispatchTimeShim.uptimeNanos())
+    }
+
+    func writeStarted() { writeSince.store(Self.now(), ordering: .relaxed) }
+
+    func writeFinished() {
+        writeSince.store(0, ordering: .relaxed)
+        lastSent.store(Self.now(), ordering: .relaxed)
+    }
+
+    /// Nanoseconds since the last completed write.
+    var idleNanos: Int64 { Self.now() - lastSent.load(ordering: .relaxed) }
+
+    /// Nanoseconds the current write has been waiting, or 0.
+    var writeWaitNanos: Int64 {
+        let s = writeSince.load(ordering: .relaxed)
+        return s == 0 ? 0 : Self.now() - s
+    }
+}
+
+/// Monotonic time without Foundation.
+enum DispatchTimeShim {
+    static func uptimeNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

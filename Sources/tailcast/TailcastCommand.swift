@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TailcastCore
+import TailcastServer
+
+@main
+struct TailcastCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tailcast",
+        abstract: "Live log tailing over WebSocket: follow files like tail -F, filter like grep, watch in a browser.",
+        discussion: """
+            Examples:
+              tailcast --file syslog=/var/log/syslog
+              tailcast --config /etc/tailcast/tailcast.toml --listen 0.0.0.0:8080
+              tailcast check-config /etc/tailcast/tailcast.toml
+              curl -fsS http://127.0.0.1:8080/healthz
+              python3 -m websockets 'ws://127.0.0.1:8080/ws?q=error&i'
+
+            Without --config, tailcast reads ./etc/tailcast.toml if present, else /etc/tailcast/tailcast.toml.
+            """,
+        version: "tailcast \(EnvelopeWriter.serverName.split(separator: "/").last ?? "0")",
+        subcommands: [Serve.self, CheckConfig.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Prints one line on stderr.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the configured sources (the default command)."
+    )
+
+    @Option(name: .long, help: "Config file (TOML). Default: ./etc/tailcast.toml, else /etc/tailcast/tailcast.toml.")
+    var config: String?
+
+    @Option(name: .long, help: "Address to listen on, HOST:PORT (overrides [server] listen). Default 127.0.0.1:8080.")
+    var listen: String?
+
+    @Option(name: .long, help: "Follow a file as a source NAME (repeatable; replaces a configured source of that name).")
+    var file: [String] = []
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        if let listen, case .failure(let e) = ListenAddress.parse(listen) {
+            throw ValidationError("--listen: \(e.message)")
+        }
+        for f in file {
+            guard let eq = f.firstIndex(of: "="), SourceConfig.isValidName(String(f[..<eq])),
+                  !f[f.index(after: eq)...].isEmpty else {
+                throw ValidationError("--file takes NAME=PATH with NAME of A-Z a-z 0-9 _ . - (e.g. --file syslog=/var/log/syslog); got \(f)")
+            }
+        }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tailcast")
+
+        var cfg = try loadConfig()
+        for f in file {
+            let eq = f.firstIndex(of: "=")!
+            let name = String(f[..<eq])
+            var path = String(f[f.index(after: eq)...])
+            if !path.hasPrefix("/") { path = FileManager.default.currentDirectoryPath + "/" + path }
+            let source = SourceConfig(name: name, kind: .file, path: path, limits: cfg.defaults, line: 0)
+            if let i = cfg.sources.firstIndex(where: { $0.name == name }) {
+                cfg.sources[i] = source
+            } else {
+                cfg.sources.append(source)
+            }
+        }
+        if let listen, case .success(let (host, port)) = ListenAddress.parse(listen) {
+            cfg.server.host = host
+            cfg.server.port = port
+        }
+        guard !cfg.sources.isEmpty else {
+            printError("tailcast: no source configured. Add one with --file NAME=PATH (e.g. --file syslog=/var/log/syslog) or a [[source]] table in the config file (see etc/tailcast.toml).")
+            throw ExitCode(2)
+        }
+
+        let server = TailcastServer(config: cfg, logger: logger)
+        let names = cfg.sources.map(\.name).joined(separator: ",")
+        let group: ServiceGroupRunner
+        do {
+            group = ServiceGroupRunner(try server.serviceGroup { channel in
+                logger.notice("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+                                                      "sources": "\(names)"])
+            })
+        } catch {
+            printError("tailcast: cannot start the sources: \(error.description)")
+            throw ExitCode(1)
+        }
+        do {
+            try await group.run()
+        } catch {
+            let text = "\(error)"
+            if text.contains("Address already in use") {
+                printError("tailcast: cannot listen on \(cfg.server.host):\(cfg.server.port): address already in use (is another tailcast running? choose another port with --listen)")
+            } else {
+                printError("tailcast: server failed on \(cfg.server.host):\(cfg.server.port): \(text)")
+            }
+            throw ExitCode(1)
+        }
+    }
+
+    private func loadConfig() throws -> Config {
+        var path = config
+        if path == nil {
+            for candidate in ["etc/tailcast.toml", "/etc/tailcast/tailcast.toml"]
+            where FileManager.default.isReadableFile(atPath: candidate) {
+                path = candidate
+                break
+            }
+        }
+        guard let path else { return Config() }
+        return try ConfigFile.load(path)
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check a config file and print each problem with its line number."
+    )
+
+    @Argument(help: "The config file to check.")
+    var file: String
+
+    func run() async throws {
+        let config = try ConfigFile.load(file)
+        print("\(file): ok (\(config.sources.count) source\(config.sources.count == 1 ? "" : "s"))")
+    }
+}
+
+/// Reads and parses a config file; on failure prints every problem and exits 1.
+enum ConfigFile {
+    static func load(_ path: String) throws -> Config {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permissions?) or is not UTF-8" : "does not exist"
+            printError("tailcast: config file \(path) \(reason)")
+            throw ExitCode(1)
+        }
+        do {
+            return try ConfigParser.parse(text)
+        } catch {
+            for e in error.errors { printError(e.rendered(file: path)) }
+            throw ExitCode(1)
+        }
+    }
+}
