@@ -94,6 +94,10 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
 
+        if let problem = ListenProbe.problem(host: cfg.server.host, port: cfg.server.port) {
+            printError("tailcast: cannot listen on \(cfg.server.host):\(cfg.server.port): \(problem)")
+            throw ExitCode(1)
+        }
         let server = TailcastServer(config: cfg, logger: logger)
         let names = cfg.sources.map(\.name).joined(separator: ",")
         let group: ServiceGroupRunner

@@ -345,6 +345,7 @@ class WSClient:
         self.hello: dict | None = None
         self.close_code: int | None = None
         self.close_reason: str | None = None
+        self.frame_sizes: list[tuple[str, int]] = []  # (type, bytes of the text frame)
 
     @classmethod
     async def open(cls, url: str, expect_hello: bool = True, timeout: float = 10.0, **kw) -> "WSClient":
@@ -382,6 +383,7 @@ class WSClient:
         assert isinstance(raw, str), f"server sent a binary frame: {raw[:80]!r}"
         msg = json.loads(raw)
         assert isinstance(msg, dict) and "type" in msg, f"envelope without type: {raw[:200]}"
+        self.frame_sizes.append((msg["type"], len(raw.encode())))
         self._record(msg)
         return msg
 
@@ -448,6 +450,17 @@ class WSClient:
 
     async def send(self, obj: Any) -> None:
         await self.ws.send(obj if isinstance(obj, str) else json.dumps(obj))
+
+    async def sync(self, timeout: float = 10.0) -> None:
+        """Round trip: send a malformed message and wait for its `bad_message` error.
+
+        The server handles a connection's messages in order, so once the answer is here every
+        message sent before (e.g. `pause`) has taken effect.
+        """
+        n = len(self.msgs)
+        await self.send("{sync")
+        err = await self.next_of_type("error", timeout, start=n)
+        assert err.get("code") == "bad_message", err
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

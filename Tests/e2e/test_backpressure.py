@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
-
-import pytest
 
 from conftest import (
     RawWS,
@@ -67,7 +66,6 @@ def check_exact_coverage(msgs: list[dict], last_seq: int) -> int:
     return dropped
 
 
-@pytest.mark.slow
 def test_stalled_client_gets_exact_dropped_range(tailcast, workdir):
     log = workdir / "app.log"
     log.write_text("")
@@ -237,7 +235,7 @@ def test_pattern_limit_does_not_stall_the_server(tailcast, workdir):
     srv = tailcast(sources=file_sources({"app": log}))
 
     async def go():
-        c = await ws_open(srv, "q=^(a+)+$")
+        c = await ws_open(srv, {"q": "^(a+)+$"})
         other = await ws_open(srv)
         t0 = time.monotonic()
         append_lines(log, ["a" * 40 + "!", "aaa"])
@@ -249,5 +247,118 @@ def test_pattern_limit_does_not_stall_the_server(tailcast, workdir):
         assert hits >= 1
         await c.close()
         await other.close()
+
+    run(go())
+
+
+def test_write_timeout_closes_stuck_peer(tailcast, workdir):
+    log = workdir / "app.log"
+    log.write_text("")
+    total = 40_000  # ~10 MB of frames: more than the socket buffers can hold
+    srv = tailcast(sources=file_sources({"app": log}),
+                   server={"heartbeat_ms": 60000, "write_timeout_ms": 500})
+
+    async def go():
+        normal = await ws_open(srv)
+        stuck = RawWS(srv.port, "/ws", rcvbuf=4096)
+        assert stuck.recv(10)["type"] == "hello"
+        wait_for(lambda: srv.metrics().value("tailcast_connections") == 2, 5, "2 connections")
+        await write_paced_by(normal, log, total)
+        await normal.until(lambda c: len(c.lines) >= total, 30, f"{total} lines")
+        assert not normal.of_type("dropped")
+        # the stuck peer is closed by the server; the other one is not
+        wait_for(lambda: srv.metrics().value("tailcast_connections") == 1, 10,
+                 "the stuck connection to be closed (write_timeout_ms = 500)")
+        got = 0
+        deadline = time.monotonic() + 20
+        while (msg := await asyncio.to_thread(stuck.recv, max(0.1, deadline - time.monotonic()))) is not None:
+            if msg["type"] == "lines":
+                got = msg["lines"][-1]["seq"]
+        stuck.close()
+        assert got < total
+        assert normal.close_code is None
+        await normal.close()
+
+    run(go())
+
+
+def test_sigterm_with_a_stuck_peer_still_exits(tailcast, workdir):
+    """A peer whose receive window is full must not keep the server from shutting down."""
+    log = workdir / "app.log"
+    log.write_text("")
+    srv = tailcast(sources=file_sources({"app": log}),
+                   server={"heartbeat_ms": 60000, "write_timeout_ms": 120000})
+
+    async def go():
+        normal = await ws_open(srv)
+        stuck = RawWS(srv.port, "/ws", rcvbuf=4096)
+        assert stuck.recv(10)["type"] == "hello"
+        await write_paced_by(normal, log, 40_000)
+        await normal.until(lambda c: len(c.lines) >= 40_000, 30, "40000 lines")
+        srv.signal(15)
+        assert await normal.wait_closed(10) == 1001
+        try:
+            rc = await asyncio.to_thread(srv.wait_exit, 10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("still running 10 s after SIGTERM: a peer that reads nothing "
+                                 "holds up the shutdown") from None
+        assert rc == 0, f"exit code {rc}"
+        stuck.close()
+
+    run(go())
+
+
+def test_ring_bounds_and_per_source_override(tailcast, workdir):
+    a, b = workdir / "a.log", workdir / "b.log"
+    a.write_text("")
+    b.write_text("")
+    srv = tailcast(sources=[{"name": "a", "kind": "file", "path": str(a), "ring_lines": 50},
+                            {"name": "b", "kind": "file", "path": str(b)}],
+                   defaults={"ring_bytes": 65536})
+    line = "r" * 95  # ~100 bytes a line
+    append_lines(a, [f"{i:04d}{line}" for i in range(1, 2001)])
+    append_lines(b, [f"{i:04d}{line}" for i in range(1, 2001)])
+    srv.wait_seq("a", 2000)
+    srv.wait_seq("b", 2000)
+    m = srv.metrics()
+    held_a = m.value("tailcast_ring_lines", source="a")
+    held_b = m.value("tailcast_ring_lines", source="b")
+    assert 0 < held_a <= 50
+    assert 0 < held_b <= 655, f"ring_bytes = 65536 holds at most 655 lines of 100 bytes, holds {held_b}"
+
+    async def go():
+        c = await ws_open(srv, "n=2000")
+        await c.until(lambda c: c.seqs("a")[-1:] == [2000] and c.seqs("b")[-1:] == [2000], 10, "both replays")
+        extra = await c.quiet(0.3)
+        await c.close()
+        assert not [x for x in extra if x["type"] == "lines"]
+        assert not c.of_type("dropped"), "n never reports a loss"
+        assert len(c.seqs("a")) == held_a and len(c.seqs("b")) == held_b
+        assert_continuous(c.seqs("a"))
+        assert_continuous(c.seqs("b"))
+
+    run(go())
+
+
+def test_fan_out_reads_the_source_once(tailcast, workdir):
+    log = workdir / "app.log"
+    log.write_text("")
+    srv = tailcast(sources=file_sources({"app": log}))
+    clients_n, total = 20, 5000
+
+    async def go():
+        clients = [await ws_open(srv) for _ in range(clients_n)]
+        wait_for(lambda: srv.metrics().value("tailcast_connections") == clients_n, 5, "20 connections")
+        sent0 = srv.metrics().get("tailcast_lines_sent_total", source="app") or 0
+        append_lines(log, [f"{i:07d} backpressure line {PAD}" for i in range(1, total + 1)])
+        await asyncio.gather(*(c.lines_until(total, 30) for c in clients))
+        for c in clients:
+            assert_continuous(c.seqs(), first=1)
+            assert len(c.lines) == total and not c.of_type("dropped")
+        m = wait_for(lambda: (lambda m: m if m.get("tailcast_lines_sent_total", source="app") == sent0 + clients_n * total
+                                          else None)(srv.metrics()), 5, "lines_sent_total to settle")
+        assert m.value("tailcast_source_lines_read_total", source="app") == total
+        for c in clients:
+            await c.close()
 
     run(go())

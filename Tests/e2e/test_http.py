@@ -7,8 +7,9 @@ import re
 import socket
 import subprocess
 
+import pytest
+
 from conftest import (
-    BIN,
     append_lines,
     file_sources,
     find_free_port,
@@ -253,3 +254,33 @@ def test_port_in_use(workdir):
     lines = [l for l in res.stderr.splitlines() if l.strip()]
     assert len(lines) == 1, f"expected one line on stderr, got:\n{res.stderr}"
     assert str(port) in lines[0], lines[0]
+
+
+SRC = '[[source]]\nname = "app"\nkind = "file"\npath = "/tmp/app.log"\n'
+CONFIG_PROBLEMS = [
+    # (id, config text, line of the problem, word the message must contain)
+    ("toml-syntax", '[server]\nlisten = "127.0.0.1:9\n' + SRC, 2, None),
+    ("bad-listen", '[server]\nlisten = "nowhere"\n' + SRC, 2, "listen"),
+    ("slow-consumer-value", '[server]\nslow_consumer = "sometimes"\n' + SRC, 2, "slow_consumer"),
+    ("negative-heartbeat", '[server]\nheartbeat_ms = -1\n' + SRC, 2, "heartbeat_ms"),
+    ("unknown-table", '[sever]\nlisten = "127.0.0.1:9"\n' + SRC, 1, "sever"),
+    ("bad-kind", '[[source]]\nname = "app"\nkind = "pipe"\npath = "/tmp/a"\n', 3, "kind"),
+    ("name-too-long", f'[[source]]\nname = "{"n" * 65}"\nkind = "file"\npath = "/tmp/a"\n', 2, "name"),
+    ("unknown-source-key", SRC + 'colour = "red"\n', 5, "colour"),
+    ("defaults-wrong-type", '[defaults]\nring_lines = "many"\n' + SRC, 2, "ring_lines"),
+    ("duplicate-name", SRC + "\n" + SRC, (6, 7), "app"),  # the second [[source]] or its name
+]
+
+
+@pytest.mark.parametrize("text,line,word", [c[1:] for c in CONFIG_PROBLEMS], ids=[c[0] for c in CONFIG_PROBLEMS])
+def test_check_config_problem(workdir, text, line, word):
+    cfg = workdir / "problem.toml"
+    cfg.write_text(text)
+    res = run_bin(["check-config", str(cfg)])
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    problems = _problem_lines(out, cfg)
+    assert problems, f"no `{cfg}:LINE: message` line in:\n{out}"
+    lines = line if isinstance(line, tuple) else (line,)
+    assert any(p.startswith(tuple(f"{cfg}:{n}:" for n in lines)) and (word is None or word in p)
+               for p in problems), out

@@ -185,7 +185,6 @@ def test_source_created_later(tailcast, workdir, missing):
     run(go())
 
 
-@pytest.mark.slow
 def test_twenty_rotations_under_load_lose_nothing(tailcast, rotate_log):
     """5 000 lines/s through 20 rename+create rotations: every line exactly once, in order."""
     log, lr = rotate_log
@@ -249,3 +248,90 @@ def test_twenty_rotations_under_load_lose_nothing(tailcast, rotate_log):
         assert c.events("app").count("rotated") == rotations
 
     run(go())
+
+
+def test_writer_reopens_late_after_rotation(tailcast, rotate_log):
+    """An app that keeps writing to the renamed file for a moment (until its postrotate
+    signal) and only then reopens: lines written to the old file within rotate_wait
+    still arrive, each exactly once."""
+    log, lr = rotate_log
+    srv = tailcast(sources=file_sources({"app": log}), defaults={"rotate_wait_ms": 1000})
+
+    async def go():
+        c = await ws_open(srv)
+        old_before = [f"old before {i}" for i in range(100)]
+        old_after = [f"old after rename {i}" for i in range(100)]
+        new = [f"new file {i}" for i in range(100)]
+        f = open(log, "a")
+        f.write("".join(l + "\n" for l in old_before))
+        f.flush()
+        lr.rotate("create")
+        for i in range(0, 100, 10):  # 0.2 s of writing into the renamed file
+            f.write("".join(l + "\n" for l in old_after[i:i + 10]))
+            f.flush()
+            await c.quiet(0.02)
+        f.close()
+        append_lines(log, new)
+        await c.until(lambda c: len(c.lines) >= 300, 15, "300 lines")
+        extra = await c.quiet(0.3)
+        await c.close()
+        assert not [m for m in extra if m["type"] == "lines"]
+        got = c.texts()
+        assert sorted(got) == sorted(old_before + old_after + new), "every line exactly once"
+        old = [t for t in got if t.startswith("old")]
+        assert old == old_before + old_after, "the old file in order"
+        assert [t for t in got if t.startswith("new")] == new
+        assert_continuous(c.seqs(), first=1)
+        assert "rotated" in c.events("app")
+
+    run(go())
+
+
+def test_file_replaced_by_rename(tailcast, workdir):
+    """Atomic replace (write a temp file, mv it over the log): a `rotated` event, and the
+    new file's lines arrive after the old file's."""
+    log = workdir / "app.log"
+    log.write_text("")
+    srv = tailcast(sources=file_sources({"app": log}), defaults={"rotate_wait_ms": 200})
+
+    async def go():
+        c = await ws_open(srv)
+        append_lines(log, [f"first {i}" for i in range(10)])
+        tmp = workdir / "app.log.tmp"
+        append_lines(tmp, ["replaced 1", "replaced 2"])
+        os.replace(tmp, log)
+        await c.until(lambda c: len(c.lines) >= 12 and "rotated" in c.events("app"), 10,
+                      "12 lines and a rotated event")
+        append_lines(log, ["replaced 3"])
+        await c.lines_until(13)
+        await c.close()
+        assert c.texts() == [f"first {i}" for i in range(10)] + ["replaced 1", "replaced 2", "replaced 3"]
+        assert_continuous(c.seqs(), first=1)
+
+    run(go())
+
+
+def test_path_that_is_a_directory_is_an_error_until_fixed(tailcast, workdir):
+    log = workdir / "app.log"
+    log.mkdir()
+    srv = tailcast(sources=file_sources({"app": log}), defaults={"rotate_wait_ms": 200}, wait_ready=False)
+
+    def not_following():
+        status, body = srv.get_json("/readyz")
+        return (status, body) if body["sources"]["app"].get("error") else None
+    status, body = wait_for(not_following, 10, "an error message for a directory")
+    assert status == 503 and body["status"] == "degraded"
+    state = body["sources"]["app"]["state"]
+
+    async def go():
+        c = await ws_open(srv)
+        log.rmdir()
+        append_lines(log, ["fixed 1", "fixed 2"])
+        await c.lines_until(2)
+        await c.close()
+        assert c.texts() == ["fixed 1", "fixed 2"]
+        wait_for(lambda: srv.get("/readyz")[0] == 200, 10, "/readyz 200 once the path is a file")
+
+    run(go())
+    # `waiting` means "the path is not there"; a directory is there but cannot be read as a log
+    assert state == "error", f"a directory at the path is reported as {state!r}"

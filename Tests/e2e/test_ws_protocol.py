@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import signal
+import threading
 import time
 
 import pytest
@@ -367,6 +367,24 @@ def test_crlf_stripped(tailcast, workdir):
     run(go())
 
 
+def test_special_characters_survive_json(tailcast, workdir):
+    log = workdir / "app.log"
+    log.write_text("")
+    srv = tailcast(sources=file_sources({"app": log}))
+    texts = ['say "hi"', "back\\slash \\n not a newline", "tab\there", "ansi \x1b[31mred\x1b[0m",
+             "nul \x00 byte", "bell \x07 del \x7f", "seps \u2028 \u2029", "</script><b>", "\u00e9\u4e2d\U0001F600",
+             " leading and trailing  ", "{\"json\": [1, 2]}"]
+
+    async def go():
+        c = await ws_open(srv)
+        append_lines(log, texts)
+        await c.lines_until(len(texts))
+        await c.close()
+        assert c.texts() == texts
+
+    run(go())
+
+
 def test_long_lines_cut_on_utf8_boundary(tailcast, workdir):
     log = workdir / "app.log"
     log.write_text("")
@@ -419,7 +437,7 @@ def test_invalid_utf8_replaced(tailcast, workdir):
     run(go())
 
 
-def test_live_filter_with_context_free_query(tailcast, workdir):
+def test_live_filter(tailcast, workdir):
     log = workdir / "app.log"
     log.write_text("")
     srv = tailcast(sources=file_sources({"app": log}))
@@ -513,6 +531,8 @@ REJECTED = [
     ("17-patterns", "&".join(["q=a"] * 9 + ["not=b"] * 8), None, "bad_query"),
     ("pattern-4097-bytes", "q=" + "a" * 4097, "q", "bad_query"),
     ("journal-param-on-file-source", "source=app&unit=foo.service", "unit", None),
+    ("since-unknown-source", "since=nope:5", "since", None),
+    ("since-bad-seq", "since=app:five", "since", "bad_query"),
 ]
 
 
@@ -569,24 +589,38 @@ def _padded_query(total: int) -> str:
     return msg
 
 
-def test_client_message_size_limit(plain_server):
+def test_client_message_of_65536_bytes_accepted(plain_server):
     async def go():
         ok = await ws_open(plain_server)
-        n = len(ok.msgs)
         await ok.send(_padded_query(65536))
-        hello = await ok.next_of_type("hello", start=n)
+        hello = await ok.next_of_type("hello", start=1)
         assert _as_list(hello["query"].get("q")) == ["x"]
+        # fragments are put together: 3 fragments, 65 536 bytes in all
+        msg = _padded_query(65536).replace('"q":"x"', '"q":"y"')
+        n = len(ok.msgs)
+        await ok.ws.send([msg[:30000], msg[30000:60000], msg[60000:]])
+        hello = await ok.next_of_type("hello", start=n)
+        assert _as_list(hello["query"].get("q")) == ["y"]
         assert ok.close_code is None
+        await ok.close()
 
+    run(go())
+
+
+def test_client_message_over_65536_bytes_closes_1009(plain_server):
+    async def go():
         big = await ws_open(plain_server)
         await big.send(_padded_query(65537))
         assert await big.wait_closed() == 1009
 
+    run(go())
+
+
+def test_fragmented_client_message_over_65536_bytes_closes_1009(plain_server):
+    async def go():
         frag = await ws_open(plain_server)
         await frag.ws.send(["a" * 7000] * 10)  # 10 fragments of one 70 000-byte message
         assert await frag.wait_closed() == 1009
-
-        await ok.close()
 
     run(go())
 
@@ -611,6 +645,41 @@ def test_malformed_message_keeps_connection_open(tailcast, workdir):
     run(go())
 
 
+BAD_QUERY_MESSAGES = [
+    ("bad-regex", {"q": "("}, "q", "bad_query"),
+    ("n-as-string", {"q": "x", "n": "5"}, "n", "bad_query"),
+    ("A-too-big", {"q": "x", "A": 1001}, "A", "bad_query"),
+    ("bad-flag", {"q": "x", "i": "yes"}, "i", None),
+    ("unknown-source", {"q": "x", "source": "nope"}, "source", None),
+    ("unknown-field", {"q": "x", "bogus": 1}, "bogus", None),
+]
+
+
+@pytest.mark.parametrize("fields,param,code", [b[1:] for b in BAD_QUERY_MESSAGES],
+                         ids=[b[0] for b in BAD_QUERY_MESSAGES])
+def test_rejected_query_message_keeps_old_query(tailcast, workdir, fields, param, code):
+    log = workdir / "app.log"
+    log.write_text("")
+    srv = tailcast(sources=file_sources({"app": log}))
+
+    async def go():
+        c = await ws_open(srv, "q=x")
+        await c.send({"type": "query", **fields})
+        err = await c.next_of_type("error")
+        assert err.get("param") == param, err
+        if code:
+            assert err["code"] == code, err
+        append_lines(log, ["y1", "x1", "y2", "x2"])
+        await c.until(lambda c: "x2" in c.texts(), 10, "x2")
+        extra = await c.quiet(0.2)
+        assert c.texts() == ["x1", "x2"] and c.seqs() == [2, 4]
+        assert not c.of_type("hello")[1:], "a rejected query must not produce a hello"
+        assert c.close_code is None and not [m for m in extra if m["type"] == "lines"]
+        await c.close()
+
+    run(go())
+
+
 def test_query_message_replaces_query(tailcast, workdir):
     log = workdir / "app.log"
     log.write_text("")
@@ -625,17 +694,9 @@ def test_query_message_replaces_query(tailcast, workdir):
         append_lines(log, ["x1", "y1", "x2"])
         await c.until(lambda c: "x2" in c.texts(), 10, "x2")
         assert c.texts() == ["x1", "x2"] and c.seqs() == [1, 3]
-
-        # a rejected query leaves the old one in force and the connection open
-        for bad, param in (({"type": "query", "q": "("}, "q"), ({"type": "query", "n": "5"}, "n"),
-                           ({"type": "query", "A": 1001, "q": "x"}, "A")):
-            n = len(c.msgs)
-            await c.send(bad)
-            err = await c.next_of_type("error", start=n)
-            assert err["code"] == "bad_query" and err["param"] == param, err
         append_lines(log, ["y2", "x3"])
         await c.until(lambda c: "x3" in c.texts(), 10, "x3")
-        assert c.texts() == ["x1", "x2", "x3"] and c.close_code is None
+        assert c.texts() == ["x1", "x2", "x3"]
 
         # arrays and flags; n replays under the new query
         n = len(c.msgs)
@@ -663,6 +724,7 @@ def test_pause_and_resume(tailcast, workdir):
     async def go():
         c = await ws_open(srv)
         await c.send({"type": "pause"})
+        await c.sync()
         append_lines(log, [f"p{i}" for i in range(5)])
         srv.wait_seq("app", 5)
         extra = await c.quiet(0.5)
@@ -688,6 +750,7 @@ def test_pause_overflow_reports_paused_drop(tailcast, workdir):
     async def go():
         c = await ws_open(srv)
         await c.send({"type": "pause"})
+        await c.sync()
         append_lines(log, [f"p{i}" for i in range(1, 301)])
         srv.wait_seq("app", 300)
         await c.send({"type": "resume"})
@@ -902,3 +965,135 @@ def test_sigterm_closes_with_1001_and_exits_0(tailcast, workdir):
 
     run(go())
     assert srv.wait_exit(10) == 0
+
+
+# --------------------------------------------------------------------------- more selection, framing
+
+
+def test_n_and_since_per_source(tailcast, workdir):
+    a, b = workdir / "a.log", workdir / "b.log"
+    append_lines(a, [f"a{i}" for i in range(1, 6)])
+    append_lines(b, [f"b{i}" for i in range(1, 6)])
+    srv = tailcast(sources=file_sources({"a": a, "b": b}))
+
+    async def go():
+        c = await ws_open(srv, "n=2")
+        await c.until(lambda c: len(c.lines) >= 4, 10, "2 lines of each source")
+        assert c.texts("a") == ["a4", "a5"] and c.texts("b") == ["b4", "b5"]
+        await c.close()
+
+        c = await ws_open(srv, "since=a:3,b:1")
+        await c.until(lambda c: len(c.lines) >= 6, 10, "the rest of a and b")
+        extra = await c.quiet(0.3)
+        await c.close()
+        assert not [m for m in extra if m["type"] == "lines"]
+        assert c.seqs("a") == [4, 5] and c.seqs("b") == [2, 3, 4, 5]
+        assert not c.of_type("dropped")
+
+    run(go())
+
+
+def test_lines_frames_are_packed_and_bounded(tailcast, workdir):
+    log = workdir / "app.log"
+    append_lines(log, [f"replayed line {i:05d} " + "r" * 40 for i in range(1, 2001)])
+    srv = tailcast(sources=file_sources({"app": log}), server={"max_frame_bytes": 4096})
+
+    async def go():
+        c = await ws_open(srv, "n=1000")
+        await c.lines_until(1000)
+        assert_continuous(c.seqs(), first=1)
+        assert c.texts()[-1].startswith("replayed line 02000 ")
+        replay_frames = [n for t, n in c.frame_sizes if t == "lines"]
+        live = [f"live line {i:05d} " + "l" * 40 for i in range(3000)]
+        append_lines(log, live)
+        await c.lines_until(4000, 15)
+        await c.close()
+        assert c.texts()[1000:] == live
+        assert_continuous(c.seqs(), first=1)
+        sizes = [n for t, n in c.frame_sizes if t == "lines"]
+        assert max(sizes) <= 4096, f"a lines frame of {max(sizes)} bytes exceeds max_frame_bytes"
+        assert len(replay_frames) <= 100, f"1000 replayed lines came in {len(replay_frames)} frames: not packed"
+
+    run(go())
+
+
+def test_no_heartbeat_while_lines_flow(tailcast, workdir):
+    log = workdir / "app.log"
+    log.write_text("")
+    srv = tailcast(sources=file_sources({"app": log}), server={"heartbeat_ms": 1000})
+
+    async def go():
+        c = await ws_open(srv)
+        for i in range(25):  # a line every 0.1 s for 2.5 s
+            append_lines(log, [f"tick {i}"])
+            await c.quiet(0.1)
+        await c.lines_until(25)
+        assert not c.of_type("heartbeat"), "heartbeat sent although lines were flowing"
+        await c.until(lambda c: c.of_type("heartbeat"), 5, "a heartbeat once idle")
+        await c.close()
+
+    run(go())
+
+
+def test_no_gap_between_replay_and_live_while_writing(tailcast, workdir):
+    """n=, since= and a query message, each while a writer is busy: the replayed lines and
+    the live ones join with no gap and no duplicate."""
+    log = workdir / "app.log"
+    log.write_text("")
+    srv = tailcast(sources=file_sources({"app": log}))
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            append_lines(log, [f"busy {j}" for j in range(i, i + 10)])
+            i += 10
+            time.sleep(0.005)  # pacing: about 2 000 lines/s
+
+    th = threading.Thread(target=writer, daemon=True)
+    th.start()
+
+    async def go():
+        srv.wait_seq("app", 200)
+        for query in ("n=100", "since=app:50", None):
+            if query is None:
+                c = await ws_open(srv, "q=nothing-matches-this")
+                await c.send({"type": "query", "n": 100})
+                await c.next_of_type("hello", start=1)
+            else:
+                c = await ws_open(srv, query)
+            start = len(c.lines)
+            await c.until(lambda c: len(c.lines) >= start + 1500, 15, f"1500 lines ({query})")
+            await c.close()
+            seqs = c.seqs()
+            assert_continuous(seqs)
+            assert c.texts() == [f"busy {s - 1}" for s in seqs]
+            if query == "since=app:50":
+                assert seqs[0] == 51
+            assert not c.of_type("dropped")
+
+    try:
+        run(go())
+    finally:
+        stop.set()
+        th.join(5)
+
+
+def test_many_sources(tailcast, workdir):
+    paths = {f"s{i:02d}": workdir / f"s{i:02d}.log" for i in range(40)}
+    for p in paths.values():
+        p.write_text("")
+    srv = tailcast(sources=file_sources(paths))
+
+    async def go():
+        c = await ws_open(srv)
+        assert len(c.hello["sources"]) == 40
+        for name, p in paths.items():
+            append_lines(p, [f"{name} line {i}" for i in range(1, 101)])
+        await c.lines_until(4000, 20)
+        await c.close()
+        for name in paths:
+            assert c.texts(name) == [f"{name} line {i}" for i in range(1, 101)]
+            assert c.seqs(name) == list(range(1, 101))
+
+    run(go())

@@ -50,7 +50,6 @@ public struct PipelineMetrics: Sendable {
     public let bytesSent: Counter
     public let connections: Meter
     public let patternLimitHits: Counter
-    public let readersLagging: Gauge
     public let connectionsRejected: Counter
     public let slowConsumerDisconnects: Counter
     public let writeTimeouts: Counter
@@ -62,7 +61,6 @@ public struct PipelineMetrics: Sendable {
         bytesSent = Counter(label: "tailcast_bytes_sent_total", factory: factory)
         connections = Meter(label: "tailcast_connections", factory: factory)
         patternLimitHits = Counter(label: "tailcast_pattern_limit_hits_total", factory: factory)
-        readersLagging = Gauge(label: "tailcast_readers_lagging", factory: factory)
         connectionsRejected = Counter(label: "tailcast_connections_rejected_total", factory: factory)
         slowConsumerDisconnects = Counter(label: "tailcast_slow_consumer_disconnects_total", factory: factory)
         writeTimeouts = Counter(label: "tailcast_write_timeouts_total", factory: factory)

@@ -30,7 +30,7 @@ public struct QueryParser: Sendable {
     /// Parses URL query parameters, in order (a repeated parameter adds to lists; for a flag or a
     /// number the last one wins).
     public func parse(parameters: [(String, String)]) throws(QueryError) -> Query {
-        try build(parameters.map { ($0.0, Value.text($0.1)) })
+        try build(parameters.map { ($0.0, Value.text($0.1)) }, fromMessage: false)
     }
 
     /// Parses a `query` message (an object; its `type` member is skipped).
@@ -58,10 +58,10 @@ public struct QueryParser: Sendable {
                 throw QueryError(param: key, message: "\(key) must not be an object")
             }
         }
-        return try build(params)
+        return try build(params, fromMessage: true)
     }
 
-    private func build(_ params: [(String, Value)]) throws(QueryError) -> Query {
+    private func build(_ params: [(String, Value)], fromMessage: Bool) throws(QueryError) -> Query {
         var q = Query()
         var c: Int?
         var a: Int?
@@ -81,7 +81,7 @@ public struct QueryParser: Sendable {
                 continue
             }
             if let range = Self.numbers[name] {
-                let n = try number(name, value, range)
+                let n = try number(name, value, range, fromMessage: fromMessage)
                 switch name {
                 case "A": a = n
                 case "B": b = n
@@ -141,11 +141,15 @@ public struct QueryParser: Sendable {
         throw QueryError(param: name, message: "flag \(name) takes no value, 1, true, 0 or false")
     }
 
-    private func number(_ name: String, _ value: Value, _ range: ClosedRange<Int>) throws(QueryError) -> Int {
+    private func number(_ name: String, _ value: Value, _ range: ClosedRange<Int>, fromMessage: Bool) throws(QueryError) -> Int {
         var n: Int?
         switch value {
         case .number(let d): if d == d.rounded(), abs(d) < 1e15 { n = Int(d) }
-        case .text(let s): if !s.isEmpty, s.allSatisfy({ $0.isASCII && $0.isNumber }) { n = Int(s) }
+        case .text(let s):
+            if fromMessage {
+                throw QueryError(param: name, message: "\(name) must be a JSON number in a query message, not a string")
+            }
+            if !s.isEmpty, s.allSatisfy({ $0.isASCII && $0.isNumber }) { n = Int(s) }
         default: break
         }
         guard let n, range.contains(n) else {

@@ -188,17 +188,20 @@ public struct Subscription {
     private mutating func append(_ slice: LineSlice, cursor ci: Int, frame: inout LinesFrame,
                                  maxFrameBytes: Int) -> UInt64? {
         let block = slice.block
+        let limit = maxFrameBytes - 2  // the closing "]}"
         if filter.isPassThrough, query.after == 0, query.before == 0 {
-            // One copy per run of lines, cut where the frame fills.
+            // One copy per run of lines, cut where the frame would pass its bound.
             var i = slice.start
             while i < slice.end {
-                if frame.size >= maxFrameBytes { return block.firstSeq + UInt64(i) }
                 var j = i
                 var size = frame.size
-                while j < slice.end, size < maxFrameBytes {
-                    size += Int(block.records[j].jsonLength)
+                while j < slice.end {
+                    let next = size + Int(block.records[j].jsonLength)
+                    if next > limit, frame.count > 0 || j > i { break }
+                    size = next
                     j += 1
                 }
+                if j == i { return block.firstSeq + UInt64(i) }
                 frame.appendPlain(block, i, j)
                 cursors[ci].sent += j - i
                 cursors[ci].lastEmitted = block.firstSeq + UInt64(j - 1)
@@ -206,26 +209,32 @@ public struct Subscription {
             }
             return nil
         }
-        let spans = filter.reportsSpans
+        let reportsSpans = filter.reportsSpans
         for i in slice.start..<slice.end {
-            if frame.size >= maxFrameBytes, frame.count > 0 { return block.firstSeq + UInt64(i) }
             let seq = block.firstSeq + UInt64(i)
+            let record = block.records[i]
             let kept = block.withText(i) { filter.keeps($0) }
             if kept {
-                if query.before > 0 { appendBefore(seq, cursor: ci, frame: &frame) }
-                if spans {
-                    let r = block.records[i]
-                    let s = block.withText(i) { text in
-                        UTF16Offsets.convert(filter.spans(text), in: text, ascii: r.isASCII)
+                var spans: [(Int, Int)] = []
+                if reportsSpans {
+                    spans = block.withText(i) { text in
+                        UTF16Offsets.convert(filter.spans(text), in: text, ascii: record.isASCII)
                     }
-                    frame.appendMatched(block, i, spans: s)
-                } else {
-                    frame.appendPlain(block, i, i + 1)
                 }
+                let before = query.before > 0 ? beforeLines(seq, cursor: ci) : []
+                var size = Int(record.jsonLength) + (spans.isEmpty ? 0 : 14 + spans.count * 24)
+                for b in before { size += b.block.records[b.start..<b.end].reduce(0) { $0 + Int($1.jsonLength) + 15 } }
+                if frame.count > 0, frame.size + size > limit { return seq }
+                for b in before {
+                    for k in b.start..<b.end { frame.appendContext(b.block, k) }
+                    cursors[ci].sent += b.count
+                }
+                frame.appendMatched(block, i, spans: spans)
                 cursors[ci].lastEmitted = seq
                 cursors[ci].afterRemaining = query.after
                 cursors[ci].sent += 1
             } else if cursors[ci].afterRemaining > 0 {
+                if frame.count > 0, frame.size + Int(record.jsonLength) + 15 > limit { return seq }
                 frame.appendContext(block, i)
                 cursors[ci].afterRemaining -= 1
                 cursors[ci].lastEmitted = seq
@@ -235,16 +244,11 @@ public struct Subscription {
         return nil
     }
 
-    /// Appends, as context, the up to `B` lines before `seq` not yet sent.
-    private mutating func appendBefore(_ seq: UInt64, cursor ci: Int, frame: inout LinesFrame) {
+    /// The up to `B` lines before `seq` not yet sent, to go out as context.
+    private func beforeLines(_ seq: UInt64, cursor ci: Int) -> [LineSlice] {
         let from = max(cursors[ci].lastEmitted + 1, seq > UInt64(query.before) ? seq - UInt64(query.before) : 1)
-        guard from < seq else { return }
-        for slice in cursors[ci].source.ring.lines(from: from, to: seq) {
-            for i in slice.start..<slice.end {
-                frame.appendContext(slice.block, i)
-                cursors[ci].sent += 1
-            }
-        }
+        guard from < seq else { return [] }
+        return cursors[ci].source.ring.lines(from: from, to: seq)
     }
 
     private static func flush(_ frame: inout LinesFrame?, into out: inout [ByteBuffer]) {

@@ -30,10 +30,10 @@ public struct TailcastServer: Sendable {
         wsRouter.ws("/ws") { _, _ in
             .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            let parameters = context.request.uri.queryParameters.map { (String($0.key), String($0.value)) }
-            let connection = Connection(runtime: runtime, parameters: Array(parameters),
+            let parameters = QueryString.parse(context.request.uri.query ?? "")
+            let connection = Connection(runtime: runtime, parameters: parameters,
                                         channel: context.requestContext.channel, logger: context.logger)
-            await connection.run(inbound: inbound, outbound: outbound)
+            try await connection.run(inbound: inbound, outbound: outbound)
         }
         let server = runtime.config.server
         let heartbeat = Duration.milliseconds(server.heartbeatMillis)
@@ -41,7 +41,7 @@ public struct TailcastServer: Sendable {
             router: router,
             server: .http1WebSocketUpgrade(
                 webSocketRouter: wsRouter,
-                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: heartbeat * 2),
+                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: heartbeat),
                                                closeTimeout: .seconds(5)))),
             configuration: .init(address: .hostname(server.host, port: server.port), serverName: "tailcast"),
             services: [supervisor],
@@ -55,9 +55,12 @@ public struct TailcastServer: Sendable {
         let supervisor = try SourceSupervisor(runtime: runtime)
         try supervisor.start()
         let app = application(supervisor: supervisor, onServerRunning: onServerRunning)
-        return ServiceGroup(configuration: .init(
+        var configuration = ServiceGroupConfiguration(
             services: [.init(service: app), .init(service: GoingAway(hub: runtime.hub, logger: runtime.logger))],
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: runtime.logger))
+            logger: runtime.logger)
+        // A backstop: shutdown never hangs on a peer, whatever it does.
+        configuration.maximumGracefulShutdownDuration = .seconds(15)
+        return ServiceGroup(configuration: configuration)
     }
 }

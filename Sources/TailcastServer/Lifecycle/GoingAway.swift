@@ -8,7 +8,7 @@ public struct GoingAway: Service {
     let logger: Logger
     let bound: Duration
 
-    public init(hub: ConnectionHub, logger: Logger, bound: Duration = .seconds(5)) {
+    public init(hub: ConnectionHub, logger: Logger, bound: Duration = .seconds(3)) {
         self.hub = hub
         self.logger = logger
         self.bound = bound
@@ -23,6 +23,10 @@ public struct GoingAway: Service {
         let deadline = clock.now.advanced(by: bound)
         while await hub.count > 0, clock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
+        }
+        if await hub.count > 0 {
+            logger.notice("closing connections that did not take their close frame in time")
+            await hub.closeRemaining()
         }
     }
 }

@@ -20,9 +20,11 @@ struct Connection {
 
     private var settings: ServerSettings { runtime.config.server }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    /// Throws only what the WebSocket library turns into a close code of its own (a client
+    /// message over 64 KiB: 1009).
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let inbox = ConnectionInbox()
-        switch await runtime.hub.admit(inbox) {
+        switch await runtime.hub.admit(inbox, channel: channel) {
         case .admitted:
             break
         case .full:
@@ -44,7 +46,7 @@ struct Connection {
         let settings = self.settings
         let metrics = runtime.metrics
         let logger = self.logger
-        await withTaskGroup(of: Void.self) { group in
+        let inboundError = await withTaskGroup(of: (any Error)?.self) { group -> (any Error)? in
             group.addTask {
                 do {
                     for try await message in inbound.messages(maxSize: 1 << 16) {
@@ -53,13 +55,18 @@ struct Connection {
                         case .binary: inbox.post(.binary)
                         }
                     }
+                    return nil
+                } catch is CancellationError {
+                    return nil
                 } catch {
                     logger.debug("inbound ended", metadata: ["error": "\(error)"])
+                    return error
                 }
             }
             group.addTask { [runtime] in
                 var sender = Sender(runtime: runtime, inbox: inbox, clock: clock, outbound: outbound, logger: logger)
                 await sender.run(parameters: parameters)
+                return nil
             }
             group.addTask {
                 let tick = Int64(max(50, min(settings.heartbeatMillis, settings.writeTimeoutMillis) / 4)) * 1_000_000
@@ -71,18 +78,21 @@ struct Connection {
                         metrics.writeTimeouts.increment()
                         logger.notice("closing a client that accepted nothing for write_timeout_ms")
                         channel.close(promise: nil)
-                        return
+                        return nil
                     }
                     if clock.idleNanos >= heartbeat - tick / 2 { inbox.doorbell.ring() }
                 }
+                return nil
             }
-            await group.next()
+            let first = await group.next() ?? nil
             group.cancelAll()
+            return first
         }
         await runtime.hub.leave(inbox)
         runtime.metrics.connections.decrement()
         let seconds = Double(ConnectionClock.now() - started) / 1e9
         logger.info("connection closed", metadata: ["duration_s": "\(Int(seconds))"])
+        if let inboundError { throw inboundError }
     }
 }
 

@@ -1,3 +1,4 @@
+import NIOCore
 import TailcastCore
 
 /// The live WebSocket connections: enforces `max_connections` and drives the 1001 drain.
@@ -6,7 +7,7 @@ import TailcastCore
 /// tells every live one to close with 1001.
 public actor ConnectionHub {
     private let limit: Int
-    private var inboxes: [ObjectIdentifier: ConnectionInbox] = [:]
+    private var inboxes: [ObjectIdentifier: (inbox: ConnectionInbox, channel: any Channel)] = [:]
     private var draining = false
 
     init(limit: Int) {
@@ -19,10 +20,10 @@ public actor ConnectionHub {
         case shuttingDown
     }
 
-    func admit(_ inbox: ConnectionInbox) -> Admission {
+    func admit(_ inbox: ConnectionInbox, channel: any Channel) -> Admission {
         if draining { return .shuttingDown }
         guard inboxes.count < limit else { return .full }
-        inboxes[ObjectIdentifier(inbox)] = inbox
+        inboxes[ObjectIdentifier(inbox)] = (inbox, channel)
         return .admitted
     }
 
@@ -36,6 +37,11 @@ public actor ConnectionHub {
     /// Admits no more connections and tells every live one to close with 1001.
     public func goAway() {
         draining = true
-        for inbox in inboxes.values { inbox.post(.goingAway) }
+        for entry in inboxes.values { entry.inbox.post(.goingAway) }
+    }
+
+    /// Closes the channels of the connections still open (peers that take no close frame).
+    public func closeRemaining() {
+        for entry in inboxes.values { entry.channel.close(promise: nil) }
     }
 }

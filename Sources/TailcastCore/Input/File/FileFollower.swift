@@ -150,10 +150,11 @@ struct FileFollower {
             report(.missing, "\(settings.path): file is gone", logger: logger)
             source.setState(.waiting("\(settings.path) does not exist"))
         case .wait:
-            let why = pathErrno == EISDIR ? "is not a regular file"
+            let why = pathErrno == EISDIR ? "is not a regular file (a directory?)"
                 : pathErrno == ENOENT || pathErrno == ENOTDIR ? (directoryWatch == nil ? "directory \(directory) does not exist" : "does not exist")
                 : String(cString: strerror(pathErrno))
-            let state = SourceState.waiting("\(settings.path) \(why)")
+            let state: SourceState = pathErrno == EISDIR || pathErrno == EACCES
+                ? .error("\(settings.path) \(why)") : .waiting("\(settings.path) \(why)")
             if source.setState(state) != state, firstLook {
                 logger.warning("waiting for file", metadata: ["source": "\(source.name)", "path": "\(settings.path)", "reason": "\(why)"])
             }

@@ -17,7 +17,8 @@ public final class FileTailThread: Sendable {
     private let logger: Logger
     private let stopFD: Int32
     private let stopWriteFD: Int32
-    private let finished = Mutex<Bool>(false)
+    /// `started`, then `stopped`: `stop()` waits for the thread only if it was started.
+    private let phase = Mutex<(started: Bool, stopped: Bool)>((false, false))
     private let done = DispatchSemaphore(value: 0)
 
     /// The longest the thread sleeps without looking at the paths.
@@ -37,6 +38,15 @@ public final class FileTailThread: Sendable {
     /// Starts the thread; the sources begin following at once.
     public func start() throws(SourceError) {
         let inotify = try Inotify()
+        let first = phase.withLock { p -> Bool in
+            if p.started || p.stopped { return false }
+            p.started = true
+            return true
+        }
+        guard first else {
+            inotify.close()
+            return
+        }
         let sources = self.sources
         let logger = self.logger
         let stopFD = self.stopFD
@@ -52,15 +62,17 @@ public final class FileTailThread: Sendable {
 
     /// Stops the thread and waits until it has closed its files. Idempotent.
     public func stop() {
-        let first = finished.withLock { f -> Bool in
-            if f { return false }
-            f = true
-            return true
+        let wasRunning = phase.withLock { p -> Bool? in
+            if p.stopped { return nil }
+            p.stopped = true
+            return p.started
         }
-        guard first else { return }
-        var one: UInt8 = 1
-        _ = write(stopWriteFD, &one, 1)
-        done.wait()
+        guard let wasRunning else { return }
+        if wasRunning {
+            var one: UInt8 = 1
+            _ = write(stopWriteFD, &one, 1)
+            done.wait()
+        }
         close(stopFD)
         close(stopWriteFD)
     }

@@ -1,0 +1,57 @@
+# tailcast — the two commands a new user needs: `make run` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CONFIG ?= etc/tailcast.toml
+
+# System packages: build (pkg-config, PCRE2, libsystemd) and end-to-end tests.
+BUILD_PKGS := pkg-config libpcre2-dev libsystemd-dev
+TEST_PKGS := logrotate curl procps
+PY_PKGS := pytest websockets
+
+.PHONY: all deps deps-build deps-test build release run test unit e2e bench clean
+
+all: build
+
+# Installs only what is missing (with sudo when not root).
+deps: deps-build deps-test
+
+deps-build:
+	@missing=""; for p in $(BUILD_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+deps-test: deps-build
+	@missing=""; for p in $(TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	@if [ ! -x $(PY) ]; then python3 -m venv $(VENV) || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }; fi
+	@$(PY) -c 'import pytest, websockets' 2>/dev/null || $(VENV)/bin/pip install -q $(PY_PKGS)
+
+build: deps-build
+	$(SWIFT) build
+
+release: deps-build
+	$(SWIFT) build -c release --product tailcast
+
+# Builds release and serves the default config on 127.0.0.1:8080.
+run: release
+	./.build/release/tailcast --config $(CONFIG)
+
+# One debug build serves both suites: unit tests, then the end-to-end tests on its binary.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(MAKE) e2e
+
+e2e: deps-test
+	TAILCAST_BIN=$(CURDIR)/.build/debug/tailcast $(PY) -m pytest -q Tests/e2e
+
+bench: deps release
+	$(MAKE) -C Benchmarks
+
+clean:
+	rm -rf .build $(VENV)
