@@ -8,8 +8,8 @@ CONFIG ?= etc/tailcast.toml
 
 # System packages: build (pkg-config, PCRE2, libsystemd) and end-to-end tests.
 BUILD_PKGS := pkg-config libpcre2-dev libsystemd-dev
-TEST_PKGS := logrotate curl procps
-PY_PKGS := pytest websockets
+TEST_PKGS := logrotate curl procps chromium chromium-driver
+PY_PKGS := pytest websockets selenium
 
 .PHONY: all deps deps-build deps-test build release run test unit e2e bench clean
 
@@ -29,7 +29,7 @@ deps-test: deps-build
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 	@if [ ! -x $(PY) ]; then python3 -m venv $(VENV) || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }; fi
-	@$(PY) -c 'import pytest, websockets' 2>/dev/null || $(VENV)/bin/pip install -q $(PY_PKGS)
+	@$(PY) -c 'import pytest, websockets, selenium' 2>/dev/null || $(VENV)/bin/pip install -q $(PY_PKGS)
 
 build: deps-build
 	$(SWIFT) build
@@ -50,8 +50,14 @@ test: deps
 e2e: deps-test
 	TAILCAST_BIN=$(CURDIR)/.build/debug/tailcast $(PY) -m pytest -q Tests/e2e
 
-bench: deps release
-	$(MAKE) -C Benchmarks
+# Release builds; results go to stdout (copy them into Benchmarks/README.md).
+bench: deps
+	@missing=""; for p in websocketd bc; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	$(SWIFT) build -c release --product tailcast
+	$(SWIFT) build -c release --product tailcast-bench
+	bash Benchmarks/scan.sh
+	bash Benchmarks/load.sh all
 
 clean:
 	rm -rf .build $(VENV)

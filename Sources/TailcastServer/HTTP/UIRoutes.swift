@@ -1,28 +1,60 @@
 import Foundation
 import Hummingbird
 
-/// `/` and the UI's static files, served from the binary's resources.
+/// `/` and the UI's static files (`/ui/NAME`, `/favicon.ico`), served from the binary's
+/// resources, or from the folder named by `TAILCAST_UI_DIR` (for working on the UI).
+///
+/// Promises: files are read once at start; every answer carries a Content-Security-Policy that
+/// allows no inline script and no foreign origin.
 enum UIRoutes {
+    static let contentSecurityPolicy = "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        + "style-src 'self'; script-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        + "frame-ancestors 'none'; form-action 'none'"
+
     static func add(to router: Router<TailcastRequestContext>) {
-        let files: [(String, String, String)] = [
-            ("/", "index.html", "text/html; charset=utf-8"),
-            ("/app.js", "app.js", "text/javascript; charset=utf-8"),
-            ("/app.css", "app.css", "text/css; charset=utf-8"),
-            ("/favicon.svg", "favicon.svg", "image/svg+xml"),
-            ("/favicon.ico", "favicon.svg", "image/svg+xml"),
-        ]
-        for (path, file, type) in files {
-            guard let url = Bundle.module.url(forResource: file, withExtension: nil, subdirectory: "Resources"),
-                  let data = try? Data(contentsOf: url) else { continue }
+        let files = loadFiles()
+        for (name, data) in files {
             let body = ByteBuffer(bytes: data)
-            router.get(RouterPath(path)) { _, _ in
+            let type = contentType(of: name)
+            let response = { @Sendable () -> Response in
                 Response(status: .ok, headers: [
                     .contentType: type,
                     .cacheControl: "no-cache",
-                    .contentSecurityPolicy: "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+                    .contentSecurityPolicy: contentSecurityPolicy,
                     .init("X-Content-Type-Options")!: "nosniff",
+                    .init("Referrer-Policy")!: "no-referrer",
                 ], body: .init(byteBuffer: body))
             }
+            router.get(RouterPath("/ui/\(name)")) { _, _ in response() }
+            if name == "index.html" { router.get("/") { _, _ in response() } }
+            if name == "favicon.svg" { router.get("/favicon.ico") { _, _ in response() } }
+        }
+    }
+
+    private static func loadFiles() -> [(String, Data)] {
+        let directory: URL?
+        if let dir = ProcessInfo.processInfo.environment["TAILCAST_UI_DIR"], !dir.isEmpty {
+            directory = URL(fileURLWithPath: dir)
+        } else {
+            directory = Bundle.module.url(forResource: "Resources", withExtension: nil)
+        }
+        guard let directory,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+        return names.sorted().compactMap { name in
+            guard !name.hasPrefix("."), let data = try? Data(contentsOf: directory.appendingPathComponent(name)) else { return nil }
+            return (name, data)
+        }
+    }
+
+    private static func contentType(of name: String) -> String {
+        switch name.split(separator: ".").last ?? "" {
+        case "html": "text/html; charset=utf-8"
+        case "js", "mjs": "text/javascript; charset=utf-8"
+        case "css": "text/css; charset=utf-8"
+        case "svg": "image/svg+xml"
+        case "png": "image/png"
+        case "json": "application/json"
+        default: "application/octet-stream"
         }
     }
 }
