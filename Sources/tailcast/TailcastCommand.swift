@@ -12,6 +12,7 @@ struct TailcastCommand: AsyncParsableCommand {
         discussion: """
             Examples:
               tailcast --file syslog=/var/log/syslog
+              tailcast --journal journal --file app=/var/log/app.log
               tailcast --config /etc/tailcast/tailcast.toml --listen 0.0.0.0:8080
               tailcast check-config /etc/tailcast/tailcast.toml
               curl -fsS http://127.0.0.1:8080/healthz
@@ -45,6 +46,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Follow a file as a source NAME (repeatable; replaces a configured source of that name).")
     var file: [String] = []
 
+    @Option(name: .long, help: "Follow the local systemd journal as a source NAME (repeatable).")
+    var journal: [String] = []
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -54,6 +58,9 @@ struct Serve: AsyncParsableCommand {
         }
         if let listen, case .failure(let e) = ListenAddress.parse(listen) {
             throw ValidationError("--listen: \(e.message)")
+        }
+        for name in journal where !SourceConfig.isValidName(name) {
+            throw ValidationError("--journal takes a source NAME of A-Z a-z 0-9 _ . - (e.g. --journal journal); got \(name)")
         }
         for f in file {
             guard let eq = f.firstIndex(of: "="), SourceConfig.isValidName(String(f[..<eq])),
@@ -85,12 +92,23 @@ struct Serve: AsyncParsableCommand {
                 cfg.sources.append(source)
             }
         }
+        for name in journal {
+            var settings = JournalSourceSettings()
+            settings.initialLines = cfg.defaults.initialLines
+            settings.maxLineBytes = cfg.defaults.maxLineBytes
+            let source = SourceConfig(name: name, kind: .journald, path: nil, limits: cfg.defaults, line: 0, journal: settings)
+            if let i = cfg.sources.firstIndex(where: { $0.name == name }) {
+                cfg.sources[i] = source
+            } else {
+                cfg.sources.append(source)
+            }
+        }
         if let listen, case .success(let (host, port)) = ListenAddress.parse(listen) {
             cfg.server.host = host
             cfg.server.port = port
         }
         guard !cfg.sources.isEmpty else {
-            printError("tailcast: no source configured. Add one with --file NAME=PATH (e.g. --file syslog=/var/log/syslog) or a [[source]] table in the config file (see etc/tailcast.toml).")
+            printError("tailcast: no source configured. Add one with --file NAME=PATH (e.g. --file syslog=/var/log/syslog), --journal NAME, or a [[source]] table in the config file (see etc/tailcast.toml).")
             throw ExitCode(2)
         }
 

@@ -40,13 +40,17 @@ public struct SourceConfig: Sendable, Equatable {
     public var limits: SourceLimits
     /// The line of its `[[source]]` header (0 for one from the command line).
     public var line: Int
+    /// Journal sources: what to read.
+    public var journal: JournalSourceSettings?
 
-    public init(name: String, kind: SourceKind, path: String?, limits: SourceLimits, line: Int) {
+    public init(name: String, kind: SourceKind, path: String?, limits: SourceLimits, line: Int,
+                journal: JournalSourceSettings? = nil) {
         self.name = name
         self.kind = kind
         self.path = path
         self.limits = limits
         self.line = line
+        self.journal = journal
     }
 
     /// `true` for 1 to 64 of `A-Z a-z 0-9 _ . -`.

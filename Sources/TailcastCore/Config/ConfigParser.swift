@@ -101,11 +101,34 @@ public enum ConfigParser {
         }
     }
 
+    private static func strings(_ e: TOMLEntry, errors: inout [ConfigError]) -> [String]? {
+        switch e.value {
+        case .string(let s): return [s]
+        case .array(let items):
+            var out: [String] = []
+            for item in items {
+                guard case .string(let s) = item else {
+                    errors.append(ConfigError(line: e.line, key: e.key, message: "\(e.key) must be an array of strings"))
+                    return nil
+                }
+                out.append(s)
+            }
+            return out
+        default:
+            errors.append(ConfigError(line: e.line, key: e.key, message: "\(e.key) must be a string or an array of strings, not \(e.value.typeName)"))
+            return nil
+        }
+    }
+
+    static let journalKeys: Set<String> = ["units", "identifiers", "priority", "matches", "directory"]
+
     private static func source(_ t: TOMLTable, defaults: SourceLimits, errors: inout [ConfigError]) -> SourceConfig? {
         var name: String?
         var kind: SourceKind?
         var path: String?
         var limits = defaults
+        var journal = JournalSourceSettings()
+        var journalKeyLine: (String, Int)?
         let before = errors.count
         for e in t.entries {
             switch e.key {
@@ -116,19 +139,47 @@ public enum ConfigParser {
                 }
             case "kind":
                 guard let s = string(e, errors: &errors) else { continue }
-                if let k = SourceKind(rawValue: s), k == .file { kind = k } else {
-                    errors.append(ConfigError(line: e.line, key: "kind", message: "kind must be \"file\"; got \(JSONString.quoted(s))"))
+                if let k = SourceKind(rawValue: s) { kind = k } else {
+                    errors.append(ConfigError(line: e.line, key: "kind", message: "kind must be \"file\" or \"journald\"; got \(JSONString.quoted(s))"))
                 }
             case "path":
                 guard let s = string(e, errors: &errors) else { continue }
                 if s.hasPrefix("/") { path = s } else {
                     errors.append(ConfigError(line: e.line, key: "path", message: "path must be absolute (start with /); got \(JSONString.quoted(s))"))
                 }
+            case "units":
+                journalKeyLine = journalKeyLine ?? (e.key, e.line)
+                if let v = strings(e, errors: &errors) { journal.units = v }
+            case "identifiers":
+                journalKeyLine = journalKeyLine ?? (e.key, e.line)
+                if let v = strings(e, errors: &errors) { journal.identifiers = v }
+            case "matches":
+                journalKeyLine = journalKeyLine ?? (e.key, e.line)
+                guard let v = strings(e, errors: &errors) else { continue }
+                for m in v where !m.contains("=") || m.hasPrefix("=") {
+                    errors.append(ConfigError(line: e.line, key: "matches", message: "a match is FIELD=value, like journalctl's; got \(JSONString.quoted(m))"))
+                }
+                journal.matches = v
+            case "directory":
+                journalKeyLine = journalKeyLine ?? (e.key, e.line)
+                guard let s = string(e, errors: &errors) else { continue }
+                if s.hasPrefix("/") { journal.directory = s } else {
+                    errors.append(ConfigError(line: e.line, key: "directory", message: "directory must be absolute; got \(JSONString.quoted(s))"))
+                }
+            case "priority":
+                journalKeyLine = journalKeyLine ?? (e.key, e.line)
+                switch e.value {
+                case .integer(let n) where (0...7).contains(n): journal.priority = n
+                case .string(let s) where QueryParser.priorityNames.contains(s.lowercased()):
+                    journal.priority = QueryParser.priorityNames.firstIndex(of: s.lowercased())
+                default:
+                    errors.append(ConfigError(line: e.line, key: "priority", message: "priority takes 0 to 7 or emerg, alert, crit, err, warning, notice, info, debug"))
+                }
             default:
                 if limitKeys.contains(e.key) {
                     apply(e, to: &limits, table: "[source]", errors: &errors)
                 } else {
-                    errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [[source]]; known: name, kind, path, \(limitKeys.sorted().joined(separator: ", "))"))
+                    errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [[source]]; known: name, kind, path (file), units, identifiers, priority, matches, directory (journald), \(limitKeys.sorted().joined(separator: ", "))"))
                 }
             }
         }
@@ -136,13 +187,22 @@ public enum ConfigParser {
             errors.append(ConfigError(line: t.line, key: "name", message: "[[source]] needs a name"))
         }
         if kind == nil, errors.count == before {
-            errors.append(ConfigError(line: t.line, key: "kind", message: "[[source]] needs kind = \"file\""))
+            errors.append(ConfigError(line: t.line, key: "kind", message: "[[source]] needs kind = \"file\" or \"journald\""))
         }
         if kind == .file, path == nil, errors.count == before {
             errors.append(ConfigError(line: t.line, key: "path", message: "a file source needs path = \"/absolute/path\""))
         }
+        if kind == .file, let (key, line) = journalKeyLine {
+            errors.append(ConfigError(line: line, key: key, message: "\(key) applies to kind = \"journald\" sources only"))
+        }
+        if kind == .journald, path != nil {
+            errors.append(ConfigError(line: t.line, key: "path", message: "a journald source reads the journal, not a path; use directory = \"/path/to/journal\" for a journal directory"))
+        }
         guard errors.count == before, let name, let kind else { return nil }
-        return SourceConfig(name: name, kind: kind, path: path, limits: limits, line: t.line)
+        journal.initialLines = limits.initialLines
+        journal.maxLineBytes = limits.maxLineBytes
+        return SourceConfig(name: name, kind: kind, path: path, limits: limits, line: t.line,
+                            journal: kind == .journald ? journal : nil)
     }
 }
 

@@ -79,7 +79,8 @@ public struct LinesFrame {
     /// Lines in the frame.
     public private(set) var count = 0
     private static let open: [UInt8] = Array(#"{"type":"lines","lines":["#.utf8)
-    private static let contextTail: [UInt8] = Array(#","context":true},"#.utf8)
+    private static let contextField: [UInt8] = Array(#","context":true"#.utf8)
+    private static let lineEnd: [UInt8] = Array("},".utf8)
     private static let matchesHead: [UInt8] = Array(#","matches":["#.utf8)
 
     public init(writer: EnvelopeWriter, capacity: Int) {
@@ -101,38 +102,50 @@ public struct LinesFrame {
         count += end - start
     }
 
-    /// Appends line `index` of `block` as a context line.
-    public mutating func appendContext(_ block: LineBlock, _ index: Int) {
-        writeOpenFragment(block, index)
-        buffer.writeBytes(Self.contextTail)
-        count += 1
-    }
-
-    /// Appends line `index` of `block` with its `matches` (UTF-16 offsets).
-    public mutating func appendMatched(_ block: LineBlock, _ index: Int, spans: [(Int, Int)]) {
-        if spans.isEmpty {
+    /// Appends line `index` of `block` with what this connection adds to it: `matches`
+    /// (UTF-16 offsets), `"context":true`, and further journal fields named by `fields=`.
+    public mutating func append(_ block: LineBlock, _ index: Int, spans: [(Int, Int)] = [], context: Bool = false,
+                                extraFields: [String] = []) {
+        let r = block.records[index]
+        let addFields = !extraFields.isEmpty && r.hasFields
+        if spans.isEmpty, !context, !addFields {
             appendPlain(block, index, index + 1)
             return
         }
-        writeOpenFragment(block, index)
-        buffer.writeBytes(Self.matchesHead)
-        for (k, span) in spans.enumerated() {
-            if k > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-            buffer.writeInteger(UInt8(ascii: "["))
-            buffer.writeString(String(span.0))
-            buffer.writeInteger(UInt8(ascii: ","))
-            buffer.writeString(String(span.1))
+        let from = Int(r.jsonStart)
+        let to = Int(r.jsonStart + r.jsonLength) - (addFields ? 3 : 2)
+        _ = block.json.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[from..<to])) }
+        if addFields {
+            var extra: [UInt8] = []
+            for key in extraFields {
+                guard let value = JournalFields.value(key, in: block, index) else { continue }
+                extra.append(UInt8(ascii: ","))
+                JSONString.appendQuoted(key, to: &extra)
+                extra.append(UInt8(ascii: ":"))
+                var repaired: [UInt8] = []
+                value.withUnsafeBytes { UTF8Repair.repair($0, into: &repaired) }
+                extra.append(UInt8(ascii: "\""))
+                repaired.withUnsafeBytes { JSONString.appendEscaped($0, to: &extra) }
+                extra.append(UInt8(ascii: "\""))
+            }
+            extra.append(UInt8(ascii: "}"))
+            buffer.writeBytes(extra)
+        }
+        if context { buffer.writeBytes(Self.contextField) }
+        if !spans.isEmpty {
+            buffer.writeBytes(Self.matchesHead)
+            for (k, span) in spans.enumerated() {
+                if k > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+                buffer.writeInteger(UInt8(ascii: "["))
+                buffer.writeString(String(span.0))
+                buffer.writeInteger(UInt8(ascii: ","))
+                buffer.writeString(String(span.1))
+                buffer.writeInteger(UInt8(ascii: "]"))
+            }
             buffer.writeInteger(UInt8(ascii: "]"))
         }
-        buffer.writeBytes(Array("]},".utf8))
+        buffer.writeBytes(Self.lineEnd)
         count += 1
-    }
-
-    private mutating func writeOpenFragment(_ block: LineBlock, _ index: Int) {
-        let r = block.records[index]
-        let from = Int(r.jsonStart)
-        let to = Int(r.jsonStart + r.jsonLength) - 2
-        _ = block.json.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[from..<to])) }
     }
 
     /// Closes the envelope and hands out the payload.

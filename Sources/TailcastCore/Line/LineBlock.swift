@@ -11,9 +11,24 @@ public struct LineRecord: Sendable {
     public var jsonLength: UInt32
     /// `true` when the text holds only ASCII bytes, so byte offsets equal UTF-16 offsets.
     public var isASCII: Bool
+    /// `true` when the fragment ends with a `"fields":{…}` object (journal lines): `…}},`.
+    public var hasFields = false
+    /// Journal priority 0–7, or 255 when the line has none.
+    public var priority: UInt8 = 255
+    /// Offset and length of the line's journal fields in ``LineBlock/meta`` (see ``JournalFields``).
+    public var metaStart: UInt32 = 0
+    public var metaLength: UInt32 = 0
+
+    public init(textStart: UInt32, textLength: UInt32, jsonStart: UInt32, jsonLength: UInt32, isASCII: Bool) {
+        self.textStart = textStart
+        self.textLength = textLength
+        self.jsonStart = jsonStart
+        self.jsonLength = jsonLength
+        self.isASCII = isASCII
+    }
 
     /// Bytes this line accounts for in a ring's byte bound.
-    @inlinable public var accountedBytes: Int { Int(textLength) + Int(jsonLength) + 32 }
+    @inlinable public var accountedBytes: Int { Int(textLength) + Int(jsonLength) + Int(metaLength) + 48 }
 }
 
 /// An immutable run of consecutive lines of one source, numbered from ``firstSeq``.
@@ -30,12 +45,15 @@ public final class LineBlock: Sendable {
     public let json: [UInt8]
     /// One record per line, in `seq` order.
     public let records: [LineRecord]
+    /// Journal fields of the lines that have them, back to back (empty for file lines).
+    public let meta: [UInt8]
 
-    public init(firstSeq: UInt64, text: [UInt8], json: [UInt8], records: [LineRecord]) {
+    public init(firstSeq: UInt64, text: [UInt8], json: [UInt8], records: [LineRecord], meta: [UInt8] = []) {
         self.firstSeq = firstSeq
         self.text = text
         self.json = json
         self.records = records
+        self.meta = meta
     }
 
     /// Number of lines.
@@ -43,7 +61,7 @@ public final class LineBlock: Sendable {
     /// `seq` one past the last line.
     @inlinable public var endSeq: UInt64 { firstSeq + UInt64(records.count) }
     /// Bytes of storage the block holds.
-    public var storageBytes: Int { text.count + json.count + records.count * MemoryLayout<LineRecord>.stride }
+    public var storageBytes: Int { text.count + json.count + meta.count + records.count * MemoryLayout<LineRecord>.stride }
 
     /// Calls `body` with the text bytes of line `index`.
     @inlinable
@@ -66,13 +84,64 @@ public final class LineBlock: Sendable {
         precondition(next.firstSeq == endSeq, "merged blocks must be consecutive")
         let textShift = UInt32(text.count)
         let jsonShift = UInt32(json.count)
+        let metaShift = UInt32(meta.count)
         var records = self.records
         records.reserveCapacity(records.count + next.records.count)
         for var r in next.records {
             r.textStart += textShift
             r.jsonStart += jsonShift
+            r.metaStart += metaShift
             records.append(r)
         }
-        return LineBlock(firstSeq: firstSeq, text: text + next.text, json: json + next.json, records: records)
+        return LineBlock(firstSeq: firstSeq, text: text + next.text, json: json + next.json, records: records,
+                         meta: meta + next.meta)
+    }
+}
+
+/// Journal fields of one line, stored as `[key length: UInt16][key][value length: UInt32][value]`.
+public enum JournalFields {
+    /// Appends one field.
+    public static func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let k = UInt16(min(key.count, Int(UInt16.max)))
+        out.append(UInt8(k & 0xFF)); out.append(UInt8(k >> 8))
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[0..<Int(k)]))
+        let v = UInt32(value.count)
+        out.append(UInt8(v & 0xFF)); out.append(UInt8((v >> 8) & 0xFF))
+        out.append(UInt8((v >> 16) & 0xFF)); out.append(UInt8(v >> 24))
+        out.append(contentsOf: value)
+    }
+
+    /// Calls `body(key, value)` for each field of line `index` of `block` until it returns `false`.
+    public static func forEach(_ block: LineBlock, _ index: Int,
+                               _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
+        let r = block.records[index]
+        guard r.metaLength > 0 else { return }
+        block.meta.withUnsafeBytes { all in
+            var p = Int(r.metaStart)
+            let end = p + Int(r.metaLength)
+            while p + 2 <= end {
+                let kl = Int(all[p]) | Int(all[p + 1]) << 8
+                let key = UnsafeRawBufferPointer(rebasing: all[(p + 2)..<(p + 2 + kl)])
+                p += 2 + kl
+                let vl = Int(all[p]) | Int(all[p + 1]) << 8 | Int(all[p + 2]) << 16 | Int(all[p + 3]) << 24
+                let value = UnsafeRawBufferPointer(rebasing: all[(p + 4)..<(p + 4 + vl)])
+                p += 4 + vl
+                if !body(key, value) { return }
+            }
+        }
+    }
+
+    /// The value of `key` on line `index`, if present.
+    public static func value(_ key: String, in block: LineBlock, _ index: Int) -> [UInt8]? {
+        let wanted = Array(key.utf8)
+        var found: [UInt8]?
+        forEach(block, index) { k, v in
+            if k.count == wanted.count, k.elementsEqual(wanted) {
+                found = Array(v)
+                return false
+            }
+            return true
+        }
+        return found
     }
 }

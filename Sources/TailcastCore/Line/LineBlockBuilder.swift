@@ -11,6 +11,7 @@ public struct LineBlockBuilder {
     private var text: [UInt8] = []
     private var json: [UInt8] = []
     private var records: [LineRecord] = []
+    private var meta: [UInt8] = []
     private var firstSeq: UInt64
     private var tsFragment: [UInt8] = []  // ,"ts":"…","text":"
     private var scratch: [UInt8] = []
@@ -89,6 +90,42 @@ public struct LineBlockBuilder {
         nextSeq += 1
     }
 
+    /// Appends one journal entry: `text` is its MESSAGE, `fieldsJSON` the rendered `fields`
+    /// object, `fields` every field kept for per-connection filters and `fields=`.
+    public mutating func appendJournal(message: UnsafeRawBufferPointer, ts: Timestamp, priority: UInt8?,
+                                       fieldsJSON: [UInt8], fields: [UInt8]) {
+        stamp(ts)
+        let verdict = UTF8Repair.classify(message)
+        var bytes = message
+        if verdict == .invalid {
+            scratch.removeAll(keepingCapacity: true)
+            UTF8Repair.repair(message, into: &scratch)
+        }
+        let repaired = scratch
+        let run = { (self: inout LineBlockBuilder, body: UnsafeRawBufferPointer) in
+            self.appendValid(body, ascii: verdict == .ascii, truncated: false, file: nil)
+        }
+        if verdict == .invalid {
+            repaired.withUnsafeBytes { bytes = $0; run(&self, bytes) }
+        } else {
+            run(&self, bytes)
+        }
+        // Re-open the fragment's closing "}," to add the fields object.
+        json.removeLast(2)
+        json.append(contentsOf: Self.fieldsFragment)
+        json.append(contentsOf: fieldsJSON)
+        json.append(contentsOf: Self.closing)
+        var r = records[records.count - 1]
+        r.jsonLength = UInt32(json.count) - r.jsonStart
+        r.hasFields = true
+        r.priority = priority ?? 255
+        r.metaStart = UInt32(meta.count)
+        meta.append(contentsOf: fields)
+        r.metaLength = UInt32(fields.count)
+        records[records.count - 1] = r
+    }
+
+    private static let fieldsFragment: [UInt8] = Array(#","fields":"#.utf8)
     private static let truncatedFragment: [UInt8] = Array(#","truncated":true"#.utf8)
     private static let fileFragment: [UInt8] = Array(#","file":"#.utf8)
     private static let closing: [UInt8] = Array("},".utf8)
@@ -96,10 +133,11 @@ public struct LineBlockBuilder {
     /// Hands out the lines built so far as one block, or `nil` when there are none.
     public mutating func finish() -> LineBlock? {
         guard !records.isEmpty else { return nil }
-        let block = LineBlock(firstSeq: firstSeq, text: text, json: json, records: records)
+        let block = LineBlock(firstSeq: firstSeq, text: text, json: json, records: records, meta: meta)
         text = []
         json = []
         records = []
+        meta = []
         text.reserveCapacity(block.text.count)
         json.reserveCapacity(block.json.count)
         firstSeq = nextSeq

@@ -192,7 +192,7 @@ public struct QueryParser: Sendable {
         }
     }
 
-    static let priorityNames = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
+    public static let priorityNames = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
 
     private func priority(_ value: Value) throws(QueryError) -> Int {
         switch value {

@@ -189,7 +189,7 @@ public struct Subscription {
                                  maxFrameBytes: Int) -> UInt64? {
         let block = slice.block
         let limit = maxFrameBytes - 2  // the closing "]}"
-        if filter.isPassThrough, query.after == 0, query.before == 0 {
+        if filter.isPassThrough, query.after == 0, query.before == 0, !query.hasJournalFilter {
             // One copy per run of lines, cut where the frame would pass its bound.
             var i = slice.start
             while i < slice.end {
@@ -213,7 +213,7 @@ public struct Subscription {
         for i in slice.start..<slice.end {
             let seq = block.firstSeq + UInt64(i)
             let record = block.records[i]
-            let kept = block.withText(i) { filter.keeps($0) }
+            let kept = journalKeeps(block, i) && block.withText(i) { filter.keeps($0) }
             if kept {
                 var spans: [(Int, Int)] = []
                 if reportsSpans {
@@ -226,22 +226,38 @@ public struct Subscription {
                 for b in before { size += b.block.records[b.start..<b.end].reduce(0) { $0 + Int($1.jsonLength) + 15 } }
                 if frame.count > 0, frame.size + size > limit { return seq }
                 for b in before {
-                    for k in b.start..<b.end { frame.appendContext(b.block, k) }
+                    for k in b.start..<b.end { frame.append(b.block, k, context: true, extraFields: query.fields) }
                     cursors[ci].sent += b.count
                 }
-                frame.appendMatched(block, i, spans: spans)
+                frame.append(block, i, spans: spans, extraFields: query.fields)
                 cursors[ci].lastEmitted = seq
                 cursors[ci].afterRemaining = query.after
                 cursors[ci].sent += 1
             } else if cursors[ci].afterRemaining > 0 {
                 if frame.count > 0, frame.size + Int(record.jsonLength) + 15 > limit { return seq }
-                frame.appendContext(block, i)
+                frame.append(block, i, context: true, extraFields: query.fields)
                 cursors[ci].afterRemaining -= 1
                 cursors[ci].lastEmitted = seq
                 cursors[ci].sent += 1
             }
         }
         return nil
+    }
+
+    /// The journal filters of the query (`priority`, `unit`, `identifier`) on line `i`.
+    @inline(__always)
+    private func journalKeeps(_ block: LineBlock, _ i: Int) -> Bool {
+        guard query.hasJournalFilter else { return true }
+        if let p = query.priority, Int(block.records[i].priority) > p { return false }
+        if !query.units.isEmpty {
+            guard let u = JournalFields.value("_SYSTEMD_UNIT", in: block, i),
+                  query.units.contains(String(decoding: u, as: UTF8.self)) else { return false }
+        }
+        if !query.identifiers.isEmpty {
+            guard let t = JournalFields.value("SYSLOG_IDENTIFIER", in: block, i),
+                  query.identifiers.contains(String(decoding: t, as: UTF8.self)) else { return false }
+        }
+        return true
     }
 
     /// The up to `B` lines before `seq` not yet sent, to go out as context.

@@ -27,7 +27,7 @@ public struct ServerRuntime: Sendable {
         self.metrics = metrics
         let epoch = Self.newEpoch()
         self.sources = config.sources.map { s in
-            SourceHandle(name: s.name, kind: s.kind, path: s.path, epoch: epoch,
+            SourceHandle(name: s.name, kind: s.kind, path: s.path ?? s.journal?.directory, epoch: epoch,
                          ring: LineRing(maxLines: s.limits.ringLines, maxBytes: s.limits.ringBytes),
                          metrics: metrics.forSource(s.name))
         }

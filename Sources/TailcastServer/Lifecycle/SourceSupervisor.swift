@@ -2,13 +2,14 @@ import Logging
 import ServiceLifecycle
 import TailcastCore
 
-/// Starts the source threads, keeps them for the life of the process, and stops them last.
+/// Starts the source threads (one for every file, one per journal), keeps them for the life of the process, and stops them last.
 ///
 /// Promises: `run()` never returns on a source error (sources report errors in their state and
 /// retry on their own); it returns after graceful shutdown, once every file is closed.
 public struct SourceSupervisor: Service {
     let runtime: ServerRuntime
     let fileThread: FileTailThread?
+    let journalThreads: [JournalThread]
 
     public init(runtime: ServerRuntime) throws(SourceError) {
         self.runtime = runtime
@@ -19,16 +20,24 @@ public struct SourceSupervisor: Service {
                                                rotateWaitMillis: config.limits.rotateWaitMillis))
         }
         fileThread = files.isEmpty ? nil : try FileTailThread(sources: files, logger: runtime.logger)
+        var journals: [JournalThread] = []
+        for config in runtime.config.sources where config.kind == .journald {
+            guard let handle = runtime.source(named: config.name), let settings = config.journal else { continue }
+            journals.append(try JournalThread(source: handle, settings: settings, logger: runtime.logger))
+        }
+        journalThreads = journals
     }
 
     /// Starts reading; called before the server accepts connections.
     public func start() throws(SourceError) {
         try fileThread?.start()
+        for j in journalThreads { j.start() }
     }
 
     public func run() async throws {
         try? await gracefulShutdown()
         fileThread?.stop()
+        for j in journalThreads { j.stop() }
         runtime.logger.debug("sources stopped")
     }
 }

@@ -6,16 +6,14 @@
 
 const ESC = '\x1b';
 // Control characters other than TAB and ESC: shown as U+2400 + code (DEL as U+2421).
-const CONTROLS = /[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]/g;
+const CONTROL = /[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]/;
+const CONTROLS = new RegExp(CONTROL.source, 'g');
 const picture = (c) => (c === '\x7f' ? '\u2421' : String.fromCharCode(0x2400 + c.charCodeAt(0)));
 
 /** Text with control characters made visible; same length, so offsets do not move. */
 export function visible(text) {
-  return CONTROLS.test(text) ? text.replace(CONTROLS, picture) : text;
+  return CONTROL.test(text) ? text.replace(CONTROLS, picture) : text;
 }
-// (CONTROLS is global: reset lastIndex after test so the next call starts at 0.)
-const _test = CONTROLS.test.bind(CONTROLS);
-CONTROLS.test = (s) => { CONTROLS.lastIndex = 0; const r = _test(s); CONTROLS.lastIndex = 0; return r; };
 
 export const hasAnsi = (text) => text.includes(ESC);
 

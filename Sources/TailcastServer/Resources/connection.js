@@ -157,8 +157,8 @@ export class Connection {
     this.attempt++;
     const why = ev.code === 1001 ? 'server going away' : ev.code === 1013 ? 'server busy' : `connection lost (${ev.code})`;
     if (wasLive) this.on.lost({ code: ev.code, why });
-    this.countdown(why, Date.now() + delay);
     this.timer = setTimeout(() => this.connect(), delay);
+    this.countdown(why, Date.now() + delay);
   }
 
   // "reconnecting in 3 s" in the status while waiting.

@@ -1,0 +1,226 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+import Foundation
+import Logging
+import Synchronization
+
+/// The thread that owns one journal handle for its whole life (as libsystemd requires) and
+/// feeds the source's ring: it blocks in `poll` on the journal's descriptor and a stop pipe,
+/// with the journal's own timeout, and drains new entries in batches.
+///
+/// Promises: no busy loop and no sleep loop while the journal is there; a journal that cannot be
+/// opened (directory missing, no permission) makes the source `waiting` or `error` and is tried
+/// again every second; `stop()` returns after the handle is closed.
+public final class JournalThread: Sendable {
+    private let source: SourceHandle
+    private let settings: JournalSourceSettings
+    private let logger: Logger
+    private let stopRead: Int32
+    private let stopWrite: Int32
+    private let phase = Mutex<(started: Bool, stopped: Bool)>((false, false))
+    private let done = DispatchSemaphore(value: 0)
+
+    public init(source: SourceHandle, settings: JournalSourceSettings, logger: Logger) throws(SourceError) {
+        self.source = source
+        self.settings = settings
+        self.logger = logger
+        var fds: [Int32] = [0, 0]
+        guard tailcast_pipe2(&fds, Int32(O_CLOEXEC | O_NONBLOCK)) == 0 else {
+            throw SourceError(source: source.name, path: nil, errno: errno, message: "pipe2 failed")
+        }
+        stopRead = fds[0]
+        stopWrite = fds[1]
+    }
+
+    public func start() {
+        let first = phase.withLock { p -> Bool in
+            if p.started || p.stopped { return false }
+            p.started = true
+            return true
+        }
+        guard first else { return }
+        let source = self.source
+        let settings = self.settings
+        let logger = self.logger
+        let stopFD = self.stopRead
+        let done = self.done
+        let thread = Thread {
+            var loop = JournalLoop(source: source, settings: settings, logger: logger, stopFD: stopFD)
+            loop.run()
+            done.signal()
+        }
+        thread.name = "tailcast-journal"
+        thread.start()
+    }
+
+    public func stop() {
+        let wasRunning = phase.withLock { p -> Bool? in
+            if p.stopped { return nil }
+            p.stopped = true
+            return p.started
+        }
+        guard let wasRunning else { return }
+        if wasRunning {
+            var one: UInt8 = 1
+            _ = write(stopWrite, &one, 1)
+            done.wait()
+        }
+        close(stopRead)
+        close(stopWrite)
+    }
+}
+
+/// The body of ``JournalThread``.
+struct JournalLoop {
+    let source: SourceHandle
+    let settings: JournalSourceSettings
+    let logger: Logger
+    let stopFD: Int32
+    private var builder: LineBlockBuilder
+
+    /// Entries read per batch before they are published.
+    static let batch = 4096
+
+    init(source: SourceHandle, settings: JournalSourceSettings, logger: Logger, stopFD: Int32) {
+        self.source = source
+        self.settings = settings
+        self.logger = logger
+        self.stopFD = stopFD
+        builder = LineBlockBuilder(source: source.name, nextSeq: source.ring.bounds.next, maxLineBytes: settings.maxLineBytes)
+    }
+
+    mutating func run() {
+        var firstOpen = true
+        var reportedProblem = false
+        while true {
+            let handle: JournalHandle
+            do {
+                handle = try JournalHandle(settings: settings, source: source.name)
+            } catch {
+                let text = error.description
+                let state: SourceState = error.errno == ENOENT ? .waiting(text) : .error(text)
+                if source.setState(state) != state, !reportedProblem {
+                    logger.warning("journal not readable yet", metadata: ["source": "\(source.name)", "error": "\(text)"])
+                    if !firstOpen { source.ring.record(SourceEvent(.missing, text)) }
+                    reportedProblem = true
+                }
+                if waitForStop(timeoutMillis: 1000) { return }
+                continue
+            }
+            var consumeCurrent = handle.seekTail(keeping: firstOpen ? settings.initialLines : 0)
+            if reportedProblem, !firstOpen { source.ring.record(SourceEvent(.reopened, "journal readable again")) }
+            firstOpen = false
+            reportedProblem = false
+            source.setState(.following)
+            logger.info("following journal", metadata: ["source": "\(source.name)", "directory": "\(settings.directory ?? "local")"])
+            // Follow until stopped or the handle fails.
+            while true {
+                do throws(SourceError) {
+                    var n = 0
+                    while true {
+                        if !consumeCurrent, !(try handle.next()) { break }
+                        consumeCurrent = false
+                        append(handle)
+                        n += 1
+                        if n >= Self.batch { publish(); n = 0 }
+                    }
+                    publish()
+                } catch {
+                    source.setState(.error(error.description))
+                    source.ring.record(SourceEvent(.error, error.description))
+                    logger.error("journal read failed", metadata: ["source": "\(source.name)", "error": "\(error.description)"])
+                    break
+                }
+                let spec = handle.waitSpec()
+                var timeout: Int32 = -1
+                if let t = spec.timeoutMicros {
+                    var ts = timespec()
+                    clock_gettime(CLOCK_MONOTONIC, &ts)
+                    let now = UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+                    timeout = t <= now ? 0 : Int32(clamping: (t - now + 999) / 1000)
+                }
+                var fds = [pollfd(fd: spec.fd, events: spec.events, revents: 0),
+                           pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
+                _ = poll(&fds, 2, timeout)
+                if fds[1].revents != 0 { return }
+                handle.process()
+            }
+            if waitForStop(timeoutMillis: 1000) { return }
+        }
+    }
+
+    /// Waits up to `timeoutMillis` for the stop pipe; `true` when stopped.
+    private func waitForStop(timeoutMillis: Int32) -> Bool {
+        var fds = [pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
+        return poll(&fds, 1, timeoutMillis) > 0
+    }
+
+    private mutating func publish() {
+        if let block = builder.finish() {
+            source.publish(block, bytesRead: block.text.count)
+        }
+    }
+
+    /// Standard fields rendered in every line's `fields`.
+    private static let unitKey = Array("_SYSTEMD_UNIT".utf8)
+    private static let priorityKey = Array("PRIORITY".utf8)
+    private static let identifierKey = Array("SYSLOG_IDENTIFIER".utf8)
+    private static let pidKey = Array("_PID".utf8)
+    private static let hostKey = Array("_HOSTNAME".utf8)
+    private static let messageKey = Array("MESSAGE".utf8)
+    /// Bytes of further fields kept per entry for `fields=` and filters.
+    private static let keptFieldBytes = 8192
+
+    private mutating func append(_ handle: JournalHandle) {
+        var message: [UInt8] = []
+        var unit: [UInt8]?
+        var identifier: [UInt8]?
+        var pid: [UInt8]?
+        var host: [UInt8]?
+        var priority: UInt8?
+        var kept: [UInt8] = []
+        handle.forEachField { key, value in
+            if key.elementsEqual(Self.messageKey) {
+                message = Array(value)
+                return
+            }
+            if key.elementsEqual(Self.unitKey) { unit = Array(value) }
+            else if key.elementsEqual(Self.identifierKey) { identifier = Array(value) }
+            else if key.elementsEqual(Self.pidKey) { pid = Array(value) }
+            else if key.elementsEqual(Self.hostKey) { host = Array(value) }
+            else if key.elementsEqual(Self.priorityKey), value.count == 1, value[0] >= 0x30, value[0] <= 0x37 {
+                priority = value[0] - 0x30
+            }
+            if kept.count + key.count + value.count < Self.keptFieldBytes {
+                JournalFields.append(key: key, value: value, to: &kept)
+            }
+        }
+        var fields: [UInt8] = [UInt8(ascii: "{")]
+        var first = true
+        func add(_ name: String, _ raw: [UInt8]?, number: Bool = false) {
+            guard let raw else { return }
+            if !first { fields.append(UInt8(ascii: ",")) }
+            first = false
+            JSONString.appendQuoted(name, to: &fields)
+            fields.append(UInt8(ascii: ":"))
+            if number, !raw.isEmpty, raw.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                fields.append(contentsOf: raw)
+            } else {
+                JSONString.appendQuoted(String(decoding: raw, as: UTF8.self), to: &fields)
+            }
+        }
+        add("unit", unit)
+        add("priority", priority.map { [0x30 + $0] }, number: true)
+        add("identifier", identifier)
+        add("pid", pid, number: true)
+        add("hostname", host)
+        add("cursor", handle.cursor().map { Array($0.utf8) })
+        fields.append(UInt8(ascii: "}"))
+        let ts = Timestamp(microseconds: Int64(handle.realtime()))
+        message.withUnsafeBytes { m in
+            builder.appendJournal(message: m, ts: ts, priority: priority, fieldsJSON: fields, fields: kept)
+        }
+    }
+}

@@ -1,0 +1,485 @@
+"""The browser UI, in headless Chromium against the real binary.
+
+Screenshots of the main states go to test-output/ui/. Skipped when Chromium, chromedriver
+or selenium are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.parse
+
+import pytest
+
+from conftest import append_lines, file_sources, run, wait_for, ws_open
+from ui_support import SHOTS, CutProxy, Page, PacedWriter, StandInServer, make_driver
+
+
+@pytest.fixture(scope="module")
+def driver():
+    d = make_driver()
+    yield d
+    d.quit()
+
+
+@pytest.fixture
+def page(driver):
+    p = Page(driver)
+    p.scheme("dark")
+    yield p
+    with_blank = "about:blank"
+    driver.get(with_blank)  # closes the page's WebSocket before the server goes away
+
+
+def ui_url(srv_or_port, query: str = "") -> str:
+    port = srv_or_port if isinstance(srv_or_port, int) else srv_or_port.port
+    return f"http://127.0.0.1:{port}/" + (f"?{query}" if query else "")
+
+
+def problems(entries: list[dict]) -> list[dict]:
+    """Console entries that are errors or warnings (a 404, a CSP violation, an exception)."""
+    return [e for e in entries if e.get("level") in ("SEVERE", "WARNING")]
+
+
+def strip_sgr(raw: str) -> tuple[str, list[int]]:
+    """raw without SGR escapes, and where each raw offset lands in it (BMP text only)."""
+    out, where, i = [], [], 0
+    while i < len(raw):
+        m = re.match(r"\x1b\[[0-9;]*m", raw[i:])
+        if m:
+            where += [len(out)] * len(m.group(0))
+            i += len(m.group(0))
+        else:
+            where.append(len(out))
+            out.append(raw[i])
+            i += 1
+    where.append(len(out))
+    return "".join(out), where
+
+
+# The JS that reads the highlight spans of each rendered line: [seq, text, [[s, e], …]].
+MARKS_JS = """
+return [...document.querySelectorAll('#rows .row')].filter(r => r.entry && r.entry.kind === 'line').map(r => {
+  const msg = r.querySelector('.msg'); let off = 0; const marks = [];
+  for (const n of msg.childNodes) {
+    const t = n.textContent;
+    if (n.nodeType === 1 && n.classList.contains('hl')) {
+      if (marks.length && marks[marks.length - 1][1] === off) marks[marks.length - 1][1] = off + t.length;
+      else marks.push([off, off + t.length]);
+    }
+    off += t.length;
+  }
+  return [r.entry.source, r.entry.seq, msg.textContent, marks];
+});
+"""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def test_page_loads_clean_and_shows_lines(tailcast, workdir, page):
+    """No console error or warning (favicon and CSP included); lines written appear, as text."""
+    app, web = workdir / "app.log", workdir / "web.log"
+    append_lines(app, [f"2026-11-25 10:00:{i:02d} INFO app started step {i}" for i in range(1, 6)])
+    append_lines(web, ['127.0.0.1 "GET /index.html" 200'])
+    srv = tailcast(sources=file_sources({"app": app, "web": web}))
+
+    for path in ("/", "/favicon.ico", "/ui/favicon.svg", "/ui/app.js", "/ui/app.css"):
+        status, headers, _ = srv.get(path)
+        assert status == 200, f"{path}: {status}"
+        assert "script-src 'self'" in headers.get("content-security-policy", ""), path
+
+    page.open(ui_url(srv))
+    page.wait_texts(lambda t: len(t) == 6, what="the 6 lines loaded at start")
+    append_lines(app, [
+        "<b>not bold</b> <img src=x onerror=alert(1)> & done",
+        "\x1b[31mred ERROR\x1b[0m then \x1b[1;32mbold green\x1b[0m and \x1b[38;5;208morange\x1b[0m",
+        json.dumps({"level": "warn", "msg": "disk almost full", "pct": 93, "host": "db-1"}),
+        "tab\tseparated\tand a bell \x07 here",
+    ])
+    page.wait_texts(lambda t: len(t) == 10, what="the 4 lines written")
+    # Text, never HTML: the row holds no <b> or <img>, and shows the characters themselves.
+    html_row = page.js("return [...document.querySelectorAll('#rows .row')].find(r => r.textContent.includes('not bold'))")
+    assert html_row is not None
+    assert page.js("return arguments[0].querySelectorAll('b, img').length", html_row) == 0
+    assert "<b>not bold</b> <img src=x onerror=alert(1)>" in html_row.text
+    # ANSI colours are spans with colour classes; no raw escape is left on screen.
+    assert page.js("return document.querySelectorAll('#rows .a-f1').length") >= 1
+    assert page.js("return [...document.querySelectorAll('#rows .a-f1')].some(s => s.textContent === 'red ERROR')")
+    assert page.js("return [...document.querySelectorAll('#rows span')].some(s => s.style.color === 'rgb(255, 135, 0)')")
+    assert "\x1b" not in page.js("return document.getElementById('rows').textContent")
+    assert "\u2407" in page.js("return document.getElementById('rows').textContent")  # BEL shown as ␇
+    # A JSON object line reads as key=value; the toggle shows the raw text again.
+    assert 'msg="disk almost full"' in page.js("return document.getElementById('rows').textContent")
+    page.js("document.getElementById('o-json').click()")
+    page.wait("document.getElementById('rows').textContent.includes('{\"level\": \"warn\"')", 5, "raw JSON")
+    page.js("document.getElementById('o-json').click()")
+    # Two sources: a merged view with the source name on each line.
+    assert page.js("return document.querySelectorAll('#rows .src').length") >= 6
+    assert page.js("return document.querySelector('#status').dataset.state") == "live"
+    page.wait("document.getElementById('total').textContent === '10'", 5, "the counter")
+    page.shot("01-merged-dark")
+    assert problems(page.console()) == [], "console errors or warnings"
+
+    page.scheme("light")
+    page.open(ui_url(srv))
+    page.wait_texts(lambda t: len(t) == 10, what="lines after reload")
+    page.shot("02-merged-light")
+    assert page.js("return getComputedStyle(document.body).backgroundColor") != "rgb(14, 17, 22)"
+    assert problems(page.console()) == []
+
+
+# --------------------------------------------------------------------------- querying
+
+
+def test_filter_narrows_stream_updates_url_and_reopens(tailcast, workdir, page):
+    log = workdir / "app.log"
+    append_lines(log, [f"INFO boot {i}" for i in range(1, 4)] + ["ERROR boot failed once"])
+    srv = tailcast(sources=file_sources({"app": log}))
+    page.open(ui_url(srv))
+    page.wait_texts(lambda t: len(t) == 4, what="the 4 lines at start")
+    status_before = page.js("return window.tailcast.conn.ws")
+
+    box = page.d.find_element("id", "q")
+    box.send_keys("ERROR")
+    page.wait("location.search === '?q=ERROR'", 5, "the URL to carry the filter")
+    assert page.js("return window.tailcast.conn.ws") == status_before, "a query must not reconnect"
+    page.wait_texts(lambda t: t == ["ERROR boot failed once"], what="the replay of the matching line")
+    append_lines(log, ["INFO request ok", "ERROR request failed", "error lower case", "INFO again"])
+    texts = page.wait_texts(lambda t: "ERROR request failed" in t, what="a new matching line")
+    srv.wait_seq("app", 8)
+    page.wait_texts(lambda t: "ERROR request failed" in t and len(t) == 2, what="only matching lines")
+    assert all("ERROR" in t for t in page.texts()), texts
+
+    # Ignore case: the toggle updates the URL and the stream.
+    page.js("document.getElementById('t-i').click()")
+    page.wait("location.search === '?q=ERROR&i'", 5, "?q=ERROR&i")
+    page.wait_texts(lambda t: "error lower case" in t, what="the lower-case line after i")
+
+    # A bad pattern: the server's message next to the box; the old query stays in force.
+    box.clear()
+    box.send_keys("(oops")
+    err = page.wait("!document.getElementById('q-error').hidden && document.getElementById('q-error').textContent",
+                    5, "the error next to the box")
+    assert "missing closing parenthesis" in err, err
+    assert page.js("return document.getElementById('q').classList.contains('invalid')")
+    page.shot("03-bad-pattern")
+    assert page.js("return location.search") == "?q=ERROR&i"
+    append_lines(log, ["Error still filtered by the old query", "INFO not shown"])
+    page.wait_texts(lambda t: "Error still filtered by the old query" in t, what="the old query still in force")
+
+    # Opening the URL restores the view: the box, the toggles and the filtered lines.
+    url = page.js("return location.href")
+    assert urllib.parse.urlparse(url).query == "q=ERROR&i"
+    page.open(url)
+    assert page.js("return document.getElementById('q').value") == "ERROR"
+    assert page.js("return document.getElementById('t-i').getAttribute('aria-pressed')") == "true"
+    assert page.js("return document.getElementById('t-v').getAttribute('aria-pressed')") == "false"
+    texts = page.wait_texts(lambda t: len(t) == 4, what="the 4 matching lines replayed")
+    assert all("error" in t.lower() for t in texts), texts
+    page.shot("04-filtered")
+
+    # Esc clears the filter (and the URL); '/' focuses the box.
+    page.js("document.activeElement.blur()")
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    ActionChains(page.d).send_keys("/").perform()
+    assert page.js("return document.activeElement.id") == "q"
+    ActionChains(page.d).send_keys(Keys.ESCAPE).perform()
+    page.wait("location.search === '?i'", 5, "the filter cleared by Esc")
+    page.wait_texts(lambda t: "INFO not shown" in t, what="all lines after clearing the filter")
+
+
+def test_highlights_are_the_servers_matches(tailcast, workdir, page):
+    """The highlighted spans equal the server's `matches` (UTF-16 offsets), ANSI included."""
+    log = workdir / "app.log"
+    append_lines(log, [
+        "café ERROR db down, error again",
+        "😀😀 emoji before error and Error",
+        "no match here",
+        "\x1b[31mERROR\x1b[0m in colour, \x1b[1merr\x1b[0mor split by an escape",
+        "ünïcödé error at the end error",
+    ])
+    srv = tailcast(sources=file_sources({"app": log}))
+    query = "q=error&i&n=100"
+    page.open(ui_url(srv, query))
+    page.wait_texts(lambda t: len(t) == 4, what="the 4 matching lines")
+
+    async def server_matches():
+        c = await ws_open(srv, query)
+        await c.lines_until(4)
+        await c.close()
+        return {l["seq"]: (l["text"], l["matches"]) for l in c.lines}
+
+    expected = run(server_matches())
+    shown = page.js(MARKS_JS)
+    assert len(shown) == 4
+    for _, seq, text, marks in shown:
+        raw, matches = expected[seq]
+        if "\x1b" not in raw:
+            assert text == raw
+            assert marks == matches, f"seq {seq}: {text!r} marks {marks} != server {matches}"
+        else:  # the escapes are gone: the server's spans, moved to the text without them
+            plain, where = strip_sgr(raw)
+            assert text == plain
+            assert marks == [[where[s], where[e]] for s, e in matches], (marks, matches)
+            assert [text[s:e] for s, e in marks] == ["ERROR"]  # "err\x1b[0mor" is no match on the wire
+    # The emoji line: offsets count UTF-16 units, as JavaScript does.
+    emoji = next(m for _, s, t, m in shown if t.startswith("😀"))
+    assert emoji == [[18, 23], [28, 33]]  # 2 emoji = 4 units
+    page.shot("05-highlights")
+
+
+# --------------------------------------------------------------------------- pause
+
+
+def test_pause_holds_lines_and_resume_brings_them(tailcast, workdir, page):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    log = workdir / "app.log"
+    append_lines(log, ["before 1", "before 2"])
+    srv = tailcast(sources=file_sources({"app": log}))
+    page.open(ui_url(srv))
+    page.wait_texts(lambda t: t == ["before 1", "before 2"], what="the first lines")
+
+    ActionChains(page.d).send_keys(" ").perform()  # space pauses
+    page.wait("window.tailcast.stats().status === 'paused'", 5, "paused")
+    assert page.js("return document.getElementById('pause').textContent") == "Resume"
+    append_lines(log, [f"held {i}" for i in range(1, 6)])
+    srv.wait_seq("app", 7)
+    deadline = time.monotonic() + 1.5  # a bounded negative check: nothing arrives while paused
+    while time.monotonic() < deadline:
+        assert not any(t.startswith("held") for t in page.texts()), "a line arrived while paused"
+        time.sleep(0.1)
+    page.shot("06-paused")
+
+    page.js("document.getElementById('pause').click()")
+    texts = page.wait_texts(lambda t: "held 5" in t, what="the held lines after resume")
+    assert texts == ["before 1", "before 2"] + [f"held {i}" for i in range(1, 6)]
+    assert page.js("return window.tailcast.stats().status") == "live"
+    seqs = [l["seq"] for l in page.lines()]
+    assert seqs == list(range(1, 8))
+
+
+# --------------------------------------------------------------------------- reconnects
+
+
+def test_server_restart_shows_marker_and_new_lines_arrive(tailcast, workdir, page):
+    log = workdir / "app.log"
+    append_lines(log, [f"first run {i}" for i in range(1, 4)])
+    srv = tailcast(sources=file_sources({"app": log}), server={"heartbeat_ms": 1000})
+    page.open(ui_url(srv))
+    page.wait_texts(lambda t: len(t) == 3, what="the first run's lines")
+    old_epoch = page.js("return window.tailcast.conn.epochs.app")
+
+    srv.kill()  # SIGKILL: no close frame, no saved state
+    page.wait("window.tailcast.stats().status === 'offline'", 10, "the page to notice")
+    page.shot("07-offline")
+    append_lines(log, ["written while the server was down"])
+    srv.start()
+    page.wait("window.tailcast.stats().status === 'live'", 20, "the page to reconnect")
+    markers = page.wait("window.tailcast.markers().filter(m => m.cls === 'restart')", 10, "the restart marker")
+    assert "server restarted" in markers[0]["text"] and "#4" in markers[0]["text"], markers
+    assert old_epoch in markers[0]["text"]
+    assert page.js("return window.tailcast.conn.epochs.app") != old_epoch
+    append_lines(log, ["second run line"])
+    texts = page.wait_texts(lambda t: "second run line" in t, what="a line after the restart")
+    assert "written while the server was down" in texts
+    assert any(m["cls"] == "reconnect" for m in page.markers())
+    page.js("window.tailcast.view.jumpToEnd()")
+    page.shot("08-restarted")
+
+
+def test_connection_drop_resumes_without_gap_or_duplicate(tailcast, workdir, page):
+    """A real network loss (a proxy resets the TCP connection and refuses new ones for a
+    while); the page reconnects with since= and misses nothing, duplicates nothing."""
+    log = workdir / "app.log"
+    append_lines(log, [f"line {i}" for i in range(1, 6)])
+    srv = tailcast(sources=file_sources({"app": log}))
+    proxy = CutProxy(srv.port)
+    try:
+        page.open(ui_url(proxy.port))
+        page.wait_texts(lambda t: len(t) == 5, what="the first lines")
+        append_lines(log, [f"line {i}" for i in range(6, 21)])
+        page.wait_texts(lambda t: len(t) == 20, what="20 lines")
+
+        proxy.cut()
+        page.wait("window.tailcast.stats().status !== 'live'", 10, "the page to see the drop")
+        append_lines(log, [f"line {i}" for i in range(21, 51)])
+        srv.wait_seq("app", 50)
+        proxy.restore()
+        page.wait("window.tailcast.stats().status === 'live'", 20, "the page to reconnect")
+        append_lines(log, [f"line {i}" for i in range(51, 56)])
+        page.wait_texts(lambda t: "line 55" in t, what="the lines after the reconnect")
+        lines = page.lines()
+        assert [l["seq"] for l in lines] == list(range(1, 56)), "gap or duplicate after the drop"
+        assert [l["text"] for l in lines] == [f"line {i}" for i in range(1, 56)]
+        assert proxy.accepted >= 2
+        markers = [m["text"] for m in page.markers()]
+        assert any("resuming after app #20" in m for m in markers), markers
+        assert not any(m["cls"] in ("restart", "dropped") for m in page.markers())
+    finally:
+        proxy.close()
+
+
+# --------------------------------------------------------------------------- load
+
+
+def test_20k_lines_per_second_stays_responsive_with_bounded_memory(tailcast, workdir, page):
+    log = workdir / "fast.log"
+    log.write_text("")
+    srv = tailcast(sources=file_sources({"fast": log}))
+    page.open(ui_url(srv, "n=0"))
+    cap = page.js("return window.tailcast.view.cap")
+    page.js("""
+      window.__probe = {max: 0, gaps: [], frames: 0, last: performance.now()};
+      const tick = (t) => { const p = window.__probe; const g = t - p.last;
+        if (g > p.max) p.max = g; if (g > 100) p.gaps.push(Math.round(g)); p.last = t; p.frames++;
+        requestAnimationFrame(tick); };
+      requestAnimationFrame(tick);
+    """)
+    rate, seconds = 20000, 10.0
+    writer = PacedWriter(log, rate=rate, count=int(rate * seconds), seconds=seconds + 2)
+    heap = []
+    writer.start()
+    deadline = time.monotonic() + seconds + 5
+    while writer.is_alive() and time.monotonic() < deadline:
+        heap.append(page.js("return performance.memory.usedJSHeapSize"))
+        time.sleep(1.0)
+    writer.join(5)
+    srv.wait_seq("fast", writer.written, timeout=20)
+    wait_for(lambda: page.js("return window.tailcast.stats().received") >= writer.written
+             or page.js("return window.tailcast.markers().some(m => m.cls === 'dropped')"), 20,
+             "the page to get every line or a dropped marker")
+    probe = page.js("return window.__probe")
+    stats = page.js("return window.tailcast.stats()")
+    page.shot("09-load")
+    page.js("window.gc && window.gc()")
+    heap_after_gc = page.js("return performance.memory.usedJSHeapSize")
+
+    # Still scrollable: the middle of what is held shows up when scrolled to.
+    page.js("const s = document.getElementById('scroller'); s.scrollTop = s.scrollHeight / 2;")
+    page.wait("!window.tailcast.view.following", 5, "follow to stop on scroll up")
+    page.wait("document.querySelectorAll('#rows .row').length > 10", 5, "rows in the middle")
+    middle = page.js("return document.querySelector('#rows .row').entry.seq")
+    page.shot("10-scrolled-middle")
+    page.js("window.tailcast.view.jumpToEnd()")
+
+    dropped = [m["text"] for m in page.markers() if m["cls"] == "dropped"]
+    report = {"written": writer.written, "seconds": round(writer.elapsed, 2), "received": stats["received"],
+              "held": stats["held"], "dom_rows": stats["rows"], "frames": probe["frames"],
+              "max_stall_ms": round(probe["max"], 1), "stalls_over_100ms": probe["gaps"],
+              "heap_mb": [round(h / 2**20, 1) for h in heap], "heap_after_gc_mb": round(heap_after_gc / 2**20, 1),
+              "dropped_markers": dropped[:5], "middle_seq": middle}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "load-report.json").write_text(json.dumps(report, indent=2))
+    print("load report:", json.dumps(report))
+
+    assert writer.written == rate * seconds
+    assert probe["max"] < 200, f"main-thread stall of {probe['max']:.0f} ms; {report}"
+    assert probe["frames"] > seconds * 20, f"too few frames painted; {report}"
+    assert stats["held"] <= cap
+    assert stats["rows"] < 400, f"the DOM holds {stats['rows']} rows"
+    assert heap_after_gc < 160 * 2**20, report
+    assert max(heap) < 300 * 2**20, report
+    assert 0.3 * writer.written < middle < writer.written, report
+
+
+# --------------------------------------------------------------------------- daily comfort
+
+
+def test_view_options_follow_copy_and_download(tailcast, workdir, page):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    log = workdir / "app.log"
+    append_lines(log, [f"2026-11-25 10:00:00 INFO line {i} " + "word " * (i % 40) for i in range(1, 3001)])
+    srv = tailcast(sources=file_sources({"app": log}))
+    page.open(ui_url(srv, "n=3000"))
+    page.wait_texts(lambda t: len(t) == 3000, what="3000 lines")
+    assert page.js("return document.querySelectorAll('#rows .row').length") < 300
+
+    # Scrolling up leaves follow mode; new lines are counted; End jumps back.
+    page.js("document.getElementById('scroller').scrollTop = 0")
+    page.wait("!window.tailcast.view.following", 5, "follow to stop")
+    append_lines(log, [f"new {i}" for i in range(1, 8)])
+    page.wait("!document.getElementById('jump').hidden && document.getElementById('jump-count').textContent === '7'",
+              5, "the '7 new lines' button")
+    page.shot("11-new-lines-button")
+    page.js("document.getElementById('scroller').focus()")
+    ActionChains(page.d).send_keys(Keys.END).perform()
+    page.wait("window.tailcast.view.following && document.getElementById('jump').hidden", 5, "follow after End")
+    page.wait("[...document.querySelectorAll('#rows .row')].some(r => r.textContent.includes('new 7'))", 5,
+              "the newest line on screen")
+
+    # UTC time, no wrap, no time column.
+    page.js("document.getElementById('o-time').click()")
+    assert page.js("return document.getElementById('o-time').textContent") == "time: UTC"
+    first_ts = page.js("return document.querySelector('#rows .row:not(.marker) .ts').textContent")
+    assert len(first_ts) == 12 and first_ts[2] == ":" and first_ts[8] == "."
+    page.js("document.getElementById('o-wrap').click()")
+    page.wait("document.body.classList.contains('nowrap')", 2, "nowrap")
+    page.shot("12-nowrap-utc")
+    page.js("document.getElementById('o-wrap').click()")
+    page.js("document.getElementById('o-time').click()")  # -> off
+    page.wait("document.querySelectorAll('#rows .ts').length === 0", 2, "no time column")
+    page.js("document.getElementById('o-time').click()")  # -> local again
+
+    # Copy a line: the hover button copies its text (the clipboard API or the fallback).
+    page.d.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+                                                         "origin": ui_url(srv).rstrip("/")})
+    row = page.d.find_element("css selector", "#rows .row:not(.marker):last-child")
+    ActionChains(page.d).move_to_element(row).perform()
+    page.wait("document.querySelector('#rows .copy')", 3, "the copy button")
+    page.js("document.querySelector('#rows .copy').click()")
+    page.wait("!document.getElementById('toast').hidden", 3, "the copied toast")
+    copied = page.d.execute_async_script("const done = arguments[0]; navigator.clipboard.readText().then(done, e => done('ERR ' + e))")
+    assert copied == "new 7", copied
+
+    # Download: the lines in the page as a text file.
+    downloads = workdir / "downloads"
+    downloads.mkdir()
+    page.d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    page.js("document.getElementById('download').click()")
+    files = wait_for(lambda: [f for f in downloads.glob("tailcast-*.log")], 10, "the downloaded file")
+    wait_for(lambda: files[0].read_text().endswith("app new 7\n"), 5, "the file to be complete")
+    text = files[0].read_text()
+    assert text.count("\n") >= 3007 and "INFO line 3000" in text
+
+    # Clear empties the view; help opens with '?'.
+    page.js("document.getElementById('clear').click()")
+    page.wait("window.tailcast.stats().held === 0", 2, "an empty view")
+    ActionChains(page.d).send_keys("?").perform()
+    page.wait("!document.getElementById('help').hidden", 2, "the help box")
+    page.shot("13-help")
+    ActionChains(page.d).send_keys(Keys.ESCAPE).perform()
+    page.wait("document.getElementById('help').hidden", 2, "help closed")
+
+
+def test_token_prompt_and_journal_fields(page):
+    """Against a stand-in server (auth and journal sources are not in the real one yet): the
+    page asks for a token on `unauthorized`, keeps it in sessionStorage, sends it as token=;
+    the journal fields show for a journald source, and priorities colour the lines."""
+    stand_in = StandInServer(token="s3cret", sources=[
+        {"name": "journal", "kind": "journald", "state": "following", "seq": 2, "first_seq": 1, "epoch": "standin"}])
+    try:
+        page.console()
+        page.d.get(f"http://127.0.0.1:{stand_in.port}/")
+        page.wait("!document.getElementById('token-box').hidden", 10, "the token prompt")
+        assert page.js("return window.tailcast.stats().status") == "error"
+        page.wait("!document.getElementById('journal-group').hidden", 5, "the journal fields")
+        page.shot("14-token-prompt")
+        page.d.find_element("id", "token-input").send_keys("s3cret")
+        page.js("document.getElementById('token-ok').click()")
+        page.wait("window.tailcast.stats().status === 'live'", 10, "live after the token")
+        page.wait_texts(lambda t: len(t) == 2, what="the stand-in's lines")
+        assert page.js("return sessionStorage.getItem('tailcast.token')") == "s3cret"
+        assert page.js("return localStorage.getItem('tailcast.token')") is None
+        assert any("token=s3cret" in q for q in stand_in.ws_queries), stand_in.ws_queries
+        assert page.js("return document.querySelectorAll('#rows .row.p3').length") == 1
+        page.shot("15-journal")
+    finally:
+        page.d.get("about:blank")
+        stand_in.close()
