@@ -78,7 +78,11 @@ struct Scan: ParsableCommand {
             kept = 0
             let start = DispatchTime.now().uptimeNanoseconds
             for b in blocks {
-                for i in 0..<b.count where b.withText(i, { filter.keeps($0) }) { kept += 1 }
+                var i = 0
+                while let k = filter.firstKept(in: b, from: i, to: b.count) {
+                    kept += 1
+                    i = k + 1
+                }
             }
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }

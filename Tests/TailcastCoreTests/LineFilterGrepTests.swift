@@ -154,3 +154,41 @@ private let corpus: [String] = {
         #expect(compiled > 100)
     }
 }
+
+@Suite struct FirstKeptTests {
+    private func block(_ texts: [String]) -> LineBlock {
+        var b = LineBlockBuilder(source: "s", nextSeq: 1, maxLineBytes: 4096)
+        for t in texts { Array(t.utf8).withUnsafeBytes { b.append($0, truncated: false) } }
+        return b.finish()!
+    }
+
+    @Test func literalHitsNeverSpanTwoLines() throws {
+        var q = Query()
+        q.patterns = ["bc"]
+        q.literal = true
+        var f = try LineFilter(q)
+        let b = block(["ab", "cd", "xbcx", "b", "c", "bc"])
+        var found: [Int] = []
+        var i = 0
+        while let k = f.firstKept(in: b, from: i, to: b.count) { found.append(k); i = k + 1 }
+        #expect(found == [2, 5])
+    }
+
+    @Test func agreesWithLineByLineForEveryFilterKind() throws {
+        let texts = (0..<500).map { i in i % 7 == 0 ? "error \(i)" : (i % 5 == 0 ? "ERR\(i)or" : "line \(i)") }
+        let b = block(texts)
+        for (pattern, literal, ci) in [("error", true, false), ("error", true, true), ("err.r", false, false), ("", true, false)] {
+            var q = Query()
+            q.patterns = [pattern]
+            q.literal = literal
+            q.ignoreCase = ci
+            var fast = try LineFilter(q)
+            var slow = try LineFilter(q)
+            var got: [Int] = []
+            var i = 0
+            while let k = fast.firstKept(in: b, from: i, to: b.count) { got.append(k); i = k + 1 }
+            let expected = (0..<b.count).filter { idx in b.withText(idx) { slow.keeps($0) } }
+            #expect(got == expected, "pattern \(pattern) literal=\(literal) i=\(ci)")
+        }
+    }
+}

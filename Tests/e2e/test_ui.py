@@ -396,7 +396,7 @@ def test_view_options_follow_copy_and_download(tailcast, workdir, page):
 
     log = workdir / "app.log"
     append_lines(log, [f"2026-11-25 10:00:00 INFO line {i} " + "word " * (i % 40) for i in range(1, 3001)])
-    srv = tailcast(sources=file_sources({"app": log}))
+    srv = tailcast(sources=file_sources({"app": log}), defaults={"initial_lines": 5000})
     page.open(ui_url(srv, "n=3000"))
     page.wait_texts(lambda t: len(t) == 3000, what="3000 lines")
     assert page.js("return document.querySelectorAll('#rows .row').length") < 300
@@ -417,7 +417,7 @@ def test_view_options_follow_copy_and_download(tailcast, workdir, page):
     # UTC time, no wrap, no time column.
     page.js("document.getElementById('o-time').click()")
     assert page.js("return document.getElementById('o-time').textContent") == "time: UTC"
-    first_ts = page.js("return document.querySelector('#rows .row:not(.marker) .ts').textContent")
+    first_ts = page.wait("document.querySelector('#rows .row:not(.marker) .ts')?.textContent", 2, "a time column")
     assert len(first_ts) == 12 and first_ts[2] == ":" and first_ts[8] == "."
     page.js("document.getElementById('o-wrap').click()")
     page.wait("document.body.classList.contains('nowrap')", 2, "nowrap")

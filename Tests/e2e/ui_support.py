@@ -232,9 +232,12 @@ class CutProxy:
 
 
 def _reset(s: socket.socket) -> None:
-    """Closes with RST (SO_LINGER 0), like a dropped link."""
+    """Ends a connection abruptly (no WebSocket close frame): the shutdown wakes the pump
+    blocked on it, and SO_LINGER 0 makes the close a reset."""
     with contextlib.suppress(OSError):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    with contextlib.suppress(OSError):
+        s.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         s.close()
 

@@ -1,3 +1,5 @@
+import CLinux
+
 /// A query's patterns applied to one line: `q` (all must match), `v`, then `not`.
 ///
 /// Promises: compiled once per query; no allocation per line except for the spans of a
@@ -29,6 +31,44 @@ public struct LineFilter {
         exclude = exc
         invert = query.invert
         isPassThrough = inc.isEmpty && exc.isEmpty && !query.invert
+    }
+
+    /// The first line in `from..<to` of `block` that the filter keeps, or `nil`.
+    ///
+    /// A single case-sensitive literal searches the block's texts in one pass (as grep does with
+    /// its buffer) and checks that each hit lies within one line; other filters test line by line.
+    public mutating func firstKept(in block: LineBlock, from: Int, to: Int) -> Int? {
+        guard from < to else { return nil }
+        if include.count == 1, exclude.isEmpty, !invert, let needle = include[0].literal, !needle.isEmpty {
+            return block.text.withUnsafeBytes { all -> Int? in
+                needle.withUnsafeBytes { n -> Int? in
+                    guard let base = all.baseAddress else { return nil }
+                    let records = block.records
+                    var pos = Int(records[from].textStart)
+                    let last = records[to - 1]
+                    let end = Int(last.textStart + last.textLength)
+                    var lo = from
+                    while pos < end {
+                        guard let hit = tailcast_memmem(base + pos, end - pos, n.baseAddress, n.count) else { return nil }
+                        let at = UnsafeRawPointer(hit) - base
+                        // The line holding `at`: the last one starting at or before it.
+                        var hi = to - 1
+                        while lo < hi {
+                            let mid = (lo + hi + 1) / 2
+                            if Int(records[mid].textStart) <= at { lo = mid } else { hi = mid - 1 }
+                        }
+                        let r = records[lo]
+                        if at + n.count <= Int(r.textStart + r.textLength) { return lo }
+                        lo += 1
+                        guard lo < to else { return nil }
+                        pos = Int(records[lo].textStart)
+                    }
+                    return nil
+                }
+            }
+        }
+        for i in from..<to where block.withText(i, { keeps($0) }) { return i }
+        return nil
     }
 
     /// Whether the line is kept.

@@ -28,7 +28,8 @@ public final class Pattern {
     private let matchData: OpaquePointer?
     private let matchContext: OpaquePointer?
     private let jitStack: OpaquePointer?
-    private let literal: [UInt8]?
+    /// The needle of a plain byte search (case-sensitive literal without `w`), else `nil`.
+    public let literal: [UInt8]?
     /// `false` when JIT compilation was not available and the interpreter is used.
     public let usesJIT: Bool
 

@@ -210,7 +210,14 @@ public struct Subscription {
             return nil
         }
         let reportsSpans = filter.reportsSpans
-        for i in slice.start..<slice.end {
+        var i = slice.start - 1
+        while i + 1 < slice.end {
+            i += 1
+            if cursors[ci].afterRemaining == 0, !query.hasJournalFilter {
+                // Skip to the next kept line at once (one pass over the block for a literal).
+                guard let k = filter.firstKept(in: block, from: i, to: slice.end) else { break }
+                i = k
+            }
             let seq = block.firstSeq + UInt64(i)
             let record = block.records[i]
             let kept = journalKeeps(block, i) && block.withText(i) { filter.keeps($0) }

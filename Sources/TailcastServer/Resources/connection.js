@@ -152,7 +152,7 @@ export class Connection {
     this.greeted = false;
     this.lastClose = ev.code;
     if (this.retrySoon) { this.retrySoon = false; this.timer = setTimeout(() => this.connect(), 0); return; }
-    if (this.stopped) { this.on.status('stopped', 'stopped'); return; }
+    if (this.stopped) return;               // the status already says why (bad query, token)
     const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)] * (0.8 + Math.random() * 0.4);
     this.attempt++;
     const why = ev.code === 1001 ? 'server going away' : ev.code === 1013 ? 'server busy' : `connection lost (${ev.code})`;

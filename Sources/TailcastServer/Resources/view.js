@@ -86,7 +86,7 @@ export class LogView {
     if (over <= 0) return;
     this.head += over;
     if (this.dirtyFrom < this.head) this.dirtyFrom = this.head;
-    if (this.head > 8192 && this.head * 2 > this.items.length) {   // compact now and then
+    if (this.head > Math.max(8192, this.cap >> 2)) {   // compact now and then (O(cap), rare)
       this.items = this.items.slice(this.head);
       this.dirtyFrom = this.dirtyFrom === Infinity ? Infinity : Math.max(0, this.dirtyFrom - this.head);
       this.head = 0;
