@@ -59,6 +59,7 @@ let package = Package(
             name: "tailcast",
             dependencies: [
                 "TailcastCore",
+                "CLinux",
                 "TailcastServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

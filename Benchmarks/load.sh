@@ -34,7 +34,7 @@ CONF
 
 start_websocketd() {  # $1 file
   local port; port=$(free_port)
-  BENCH_FILE=$1 websocketd --address=127.0.0.1 --port="$port" --loglevel=error Benchmarks/websocketd-tail.sh 2>"$WORK/wsd.err" &
+  BENCH_FILE=$1 websocketd --address=127.0.0.1 --port="$port" --loglevel=error --passenv=BENCH_FILE Benchmarks/websocketd-tail.sh 2>"$WORK/wsd.err" &
   WSD_PID=$!
   wait_port "$port"
   WSD_URL="ws://127.0.0.1:$port/"
@@ -63,7 +63,8 @@ pair() {
 
 case "${1:-all}" in
   a|all) echo "## (a) one client, no filter, written as fast as possible"
-         pair "(a)" 2000000 0 1 "" "" ;;&
+         pair "(a) default ring" 2000000 0 1 "" ""
+         pair "(a) ring of 2M lines" 2000000 0 1 "" "" "" $'[defaults]\nring_lines = 2000000\nring_bytes = 2147483648' ;;&
   b|all) echo "## (b) latency at 1 000 and 50 000 lines/s, one client"
          pair "(b) 1000/s" 10000 1000 1 "" ""
          pair "(b) 50000/s" 500000 50000 1 "" "" ;;&

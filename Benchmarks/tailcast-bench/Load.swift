@@ -7,6 +7,7 @@ import NIOPosix
 import Synchronization
 import WSClient
 import CLinux
+import TailcastCore
 
 /// Writes timestamped lines to a file that a server follows, drives WebSocket clients against
 /// it and measures delivery: lines/s, latency from write to receive, drops.
@@ -188,17 +189,19 @@ final class LoadReport: @unchecked Sendable {
         defer { lock.unlock() }
         var merged = Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
         var received = 0
+        var droppedNormal = 0
         var lastNanos: UInt64 = 0
         for s in normal {
             merged.add(s.histogram)
             received += s.lines
+            droppedNormal += s.dropped
             lastNanos = max(lastNanos, s.lastNanos)
         }
         let seconds = Double(max(lastNanos, writeEnded) - writeStarted) / 1e9
         let perClient = normal.isEmpty ? 0 : Double(received) / Double(normal.count) / seconds
         let rss = ProcStat.peakRSSKiB(pid: serverPid)
         var out = "\(label): clients=\(normal.count + stalledStats.count) written=\(lines) rate=\(rate == 0 ? "max" : String(rate))"
-        out += " received=\(received) seconds=\(String(format: "%.2f", seconds))"
+        out += " received=\(received) dropped=\(droppedNormal) seconds=\(String(format: "%.2f", seconds))"
         out += " lines_per_s_per_client=\(Int(perClient))"
         out += " p50_ms=\(ms(merged.valueAtPercentile(50))) p99_ms=\(ms(merged.valueAtPercentile(99)))"
         out += " p999_ms=\(ms(merged.valueAtPercentile(99.9))) max_ms=\(ms(merged.max))"
@@ -221,9 +224,18 @@ final class LineWriter: @unchecked Sendable {
     // @unchecked: used by one task at a time (the load command's writer), never shared.
     let fd: Int32
     let tags: Int
-    var perTag: [String: Int] = [:]
+    private var perTagCounts: [Int]
+    private static let tagPrefix: [UInt8] = Array(" tag".utf8)
+
+    /// Lines written per tag (`tagNNN`).
+    var perTag: [String: Int] {
+        var out: [String: Int] = [:]
+        for (i, n) in perTagCounts.enumerated() where n > 0 { out[String(format: "tag%03d", i)] = n }
+        return out
+    }
 
     init(path: String, tags: Int) {
+        perTagCounts = [Int](repeating: 0, count: max(1, tags))
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
         self.tags = tags
     }
@@ -250,11 +262,19 @@ final class LineWriter: @unchecked Sendable {
             buffer.removeAll(keepingCapacity: true)
             let now = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<batch {
-                let tag = String(format: "tag%03d", seq % tags)
-                perTag[tag, default: 0] += 1
-                var s = "\(now) \(seq) \(tag) "
-                while s.utf8.count < 149 { s += "x" }
-                buffer.append(contentsOf: s.utf8.prefix(149))
+                let tagIndex = seq % tags
+                perTagCounts[tagIndex] += 1
+                let start = buffer.count
+                appendDecimal(UInt64(now), to: &buffer)
+                buffer.append(0x20)
+                appendDecimal(UInt64(seq), to: &buffer)
+                buffer.append(contentsOf: Self.tagPrefix)
+                buffer.append(UInt8(0x30 + tagIndex / 100 % 10))
+                buffer.append(UInt8(0x30 + tagIndex / 10 % 10))
+                buffer.append(UInt8(0x30 + tagIndex % 10))
+                buffer.append(0x20)
+                let pad = 149 - (buffer.count - start)
+                if pad > 0 { buffer.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: pad)) }
                 buffer.append(0x0A)
                 seq += 1
             }

@@ -110,12 +110,13 @@ def test_page_loads_clean_and_shows_lines(tailcast, workdir, page):
     assert page.js("return [...document.querySelectorAll('#rows .a-f1')].some(s => s.textContent === 'red ERROR')")
     assert page.js("return [...document.querySelectorAll('#rows span')].some(s => s.style.color === 'rgb(255, 135, 0)')")
     assert "\x1b" not in page.js("return document.getElementById('rows').textContent")
-    assert "\u2407" in page.js("return document.getElementById('rows').textContent")  # BEL shown as ␇
+    assert page.js("return [...document.querySelectorAll('#rows .ctl')].map(s => s.textContent)") == ["^G"]  # BEL
     # A JSON object line reads as key=value; the toggle shows the raw text again.
     assert 'msg="disk almost full"' in page.js("return document.getElementById('rows').textContent")
     page.js("document.getElementById('o-json').click()")
     page.wait("document.getElementById('rows').textContent.includes('{\"level\": \"warn\"')", 5, "raw JSON")
     page.js("document.getElementById('o-json').click()")
+    page.frame()
     # Two sources: a merged view with the source name on each line.
     assert page.js("return document.querySelectorAll('#rows .src').length") >= 6
     assert page.js("return document.querySelector('#status').dataset.state") == "live"
@@ -426,6 +427,7 @@ def test_view_options_follow_copy_and_download(tailcast, workdir, page):
     page.js("document.getElementById('o-time').click()")  # -> off
     page.wait("document.querySelectorAll('#rows .ts').length === 0", 2, "no time column")
     page.js("document.getElementById('o-time').click()")  # -> local again
+    page.frame()
 
     # Copy a line: the hover button copies its text (the clipboard API or the fallback).
     page.d.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],

@@ -88,6 +88,12 @@ class Page:
                                      + f"; stats={self.stats()}")
             time.sleep(0.05)
 
+    def frame(self) -> None:
+        """Waits until the page has rendered two more frames (the view renders in rAF)."""
+        self.d.set_script_timeout(10)
+        self.d.execute_async_script(
+            "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));")
+
     def stats(self) -> dict:
         with contextlib.suppress(Exception):
             return self.js("return window.tailcast.stats()")
@@ -107,6 +113,7 @@ class Page:
         while True:
             texts = self.texts()
             if pred(texts):
+                self.frame()
                 return texts
             if time.monotonic() >= deadline:
                 raise AssertionError(f"timed out after {timeout}s waiting for {what}; "

@@ -81,7 +81,13 @@ function onDropped(m) {
 
 function onHello(m, info) {
   const multi = (m.sources || []).length > 1;
-  if (multi !== display.showSource) { display.showSource = multi; view.relayout(); }
+  const width = Math.min(16, Math.max(4, ...(m.sources || []).map((s) => s.length)));
+  document.documentElement.style.setProperty('--src-w', `${width}ch`);   // CSSOM: allowed by the CSP
+  if (multi !== display.showSource || width !== view.sourceWidth) {
+    display.showSource = multi;
+    view.sourceWidth = width;
+    view.relayout();
+  }
   if (info.query) {                         // our query message was accepted
     committed = info.query;
     writeUrl();
@@ -128,18 +134,18 @@ function setStatus(state, text) {
   el.title = `connection: ${text}`;
 }
 
-let lastCount = 0;
-let lastTick = performance.now();
+// Counters, twice a second; the rate is over the last second.
+const ticks = [[performance.now(), 0]];
 setInterval(() => {
   const now = performance.now();
-  const rate = Math.round(((received - lastCount) * 1000) / (now - lastTick));
-  lastCount = received;
-  lastTick = now;
-  $('rate').textContent = fmt(rate);
+  ticks.push([now, received]);
+  if (ticks.length > 3) ticks.shift();
+  const [t0, n0] = ticks[0];
+  $('rate').textContent = fmt(Math.round(((received - n0) * 1000) / Math.max(1, now - t0)));
   $('total').textContent = fmt(received);
   $('held').textContent = fmt(view.size);
   showEmpty();
-}, 1000);
+}, 500);
 
 function showEmpty() {
   const empty = view.size === 0;

@@ -93,9 +93,31 @@ export function plainText(entry) {
   return entry.kind === 'marker' ? `-- ${entry.text}` : shownLine(entry).text;
 }
 
+// Control pictures (from ansi.js) are drawn as caret notation (␇ -> ^G) in their own span:
+// many monospace fonts have no glyph for U+2400…U+2421.
+const PICTURES = /[\u2400-\u2421]/;
+function put(el, piece) {
+  if (!PICTURES.test(piece)) { el.append(piece); return; }
+  let at = 0;
+  for (let k = 0; k < piece.length; k++) {
+    const c = piece.charCodeAt(k);
+    if (c < 0x2400 || c > 0x2421) continue;
+    if (k > at) el.append(piece.slice(at, k));
+    const ctl = document.createElement('span');
+    ctl.className = 'ctl';
+    ctl.textContent = c === 0x2421 ? '^?' : `^${String.fromCharCode(c - 0x2400 + 64)}`;
+    el.append(ctl);
+    at = k + 1;
+  }
+  if (at < piece.length) el.append(piece.slice(at));
+}
+
 // Fills `el` with `text`, cut at the borders of style runs and highlight marks.
 function paint(el, text, runs, marks) {
-  if (!runs.length && !(marks && marks.length)) { el.textContent = text; return; }
+  if (!runs.length && !(marks && marks.length)) {
+    if (PICTURES.test(text)) put(el, text); else el.textContent = text;
+    return;
+  }
   const cuts = new Set([0, text.length]);
   for (const r of runs) { cuts.add(r.s); cuts.add(r.e); }
   if (marks) for (const [s, e] of marks) { cuts.add(Math.max(0, Math.min(s, text.length))); cuts.add(Math.max(0, Math.min(e, text.length))); }
@@ -109,7 +131,7 @@ function paint(el, text, runs, marks) {
     const run = ri < runs.length && runs[ri].s <= s ? runs[ri] : null;
     const marked = marks && mi < marks.length && marks[mi][0] <= s;
     const piece = text.slice(s, e);
-    if (!run && !marked) { el.append(piece); continue; }
+    if (!run && !marked) { put(el, piece); continue; }
     const span = document.createElement(marked ? 'mark' : 'span');
     if (run) {
       if (run.cls) span.className = run.cls;
@@ -117,7 +139,7 @@ function paint(el, text, runs, marks) {
       if (run.bg) span.style.backgroundColor = run.bg;
     }
     if (marked) span.classList.add('hl');
-    span.textContent = piece;
+    put(span, piece);
     el.append(span);
   }
 }

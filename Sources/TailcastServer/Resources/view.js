@@ -47,7 +47,7 @@ export class LogView {
     this.rowH = probe.offsetHeight || 18;
     this.charW = (msg.getBoundingClientRect().width / 100) || 7.8;
     probe.remove();
-    const gutter = (display.time !== 'off' ? 14 : 0) + (display.showSource ? 12 : 0) + 4;   // in ch, see app.css
+    const gutter = (display.time !== 'off' ? 14 : 0) + (display.showSource ? (this.sourceWidth || 10) + 2 : 0) + 4;   // in ch, see app.css
     this.cols = Math.max(20, Math.floor(this.scroller.clientWidth / this.charW) - gutter);
   }
 
