@@ -56,7 +56,10 @@ struct Load: AsyncParsableCommand {
                     config.maxFrameSize = 1 << 24
                     _ = try? await WebSocketClient.connect(url: full, configuration: config, logger: log) { inbound, _, _ in
                         var stats = ClientStats()
-                        defer { report.add(stats, stalled: isStalled) }
+                        defer {
+                            report.add(stats, stalled: isStalled)
+                            report.finished.add(1, ordering: .relaxed)
+                        }
                         report.connected.add(1, ordering: .relaxed)
                         var iterator = inbound.makeAsyncIterator()
                         var stallUntil: UInt64 = 0
@@ -67,6 +70,7 @@ struct Load: AsyncParsableCommand {
                                 try await Task.sleep(nanoseconds: stallNanos)
                             }
                             stats.take(frame.data, now: DispatchTime.now().uptimeNanoseconds)
+                            if Task.isCancelled { break }
                             if report.writerDone.load(ordering: .relaxed), stats.lines + stats.dropped >= report.expectedFor(tag: tag, pattern: !q.isEmpty) { break }
                             if DispatchTime.now().uptimeNanoseconds > deadline { break }
                         }
@@ -85,7 +89,15 @@ struct Load: AsyncParsableCommand {
             report.writeEnded = DispatchTime.now().uptimeNanoseconds
             report.perTag = writer.perTag
             report.writerDone.store(true, ordering: .relaxed)
-            try await group.waitForAll()
+            // The last matching line may arrive before the writer ends and nothing after it:
+            // give the clients until every one is done, a grace period, or the deadline.
+            let grace = DispatchTime.now().uptimeNanoseconds + UInt64(max(5, stallSeconds + 5)) * 1_000_000_000
+            while report.finished.load(ordering: .relaxed) < clientCount,
+                  DispatchTime.now().uptimeNanoseconds < min(grace, deadline) {
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+            group.cancelAll()
+            try? await group.waitForAll()
         }
         let cpu = ProcStat.cpuSeconds(pid: serverPid) - cpuBefore
         report.print(label: label, lines: expected, rate: rate, serverCPU: cpu, serverPid: serverPid)
@@ -170,6 +182,7 @@ final class LoadReport: @unchecked Sendable {
     private var stalledStats: [ClientStats] = []
     let writerDone = Atomic<Bool>(false)
     let connected = Atomic<Int>(0)
+    let finished = Atomic<Int>(0)
     var writeStarted: UInt64 = 0
     var writeEnded: UInt64 = 0
     var perTag: [String: Int] = [:]

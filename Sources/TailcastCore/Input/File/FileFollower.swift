@@ -26,24 +26,43 @@ struct FileFollower {
     let directory: String
     let baseName: String
     private let rotateWaitNanos: Int64
-    private var builder: LineBlockBuilder
+    private let writer: SourceWriter
+    /// For files of a glob source: the path each line carries as `file`.
+    private let fileLabel: String?
+    /// `false` for files of a glob source: a gone file is reported, then dropped by its glob.
+    let ownsSourceState: Bool
     private var current: OpenFile?
     private var draining: [OpenFile] = []
     private var directoryWatch: Int32?
     private var goneSinceNanos: Int64?
     private var missingReported = false
-    private var firstLook = true
-    private var pendingBytes = 0
+    private var firstLook: Bool
+    /// The path stayed gone past `rotate_wait` (a glob drops such a file once it is drained).
+    var isGone: Bool { missingReported && current == nil && draining.isEmpty }
+    /// Identities of the files open now (a glob skips a new path that names one of them).
+    var openIdentities: [FileIdentity] { (current.map { [$0.identity] } ?? []) + draining.map(\.identity) }
     /// Set when a read stopped at its budget: the thread checks again at once.
     private(set) var hasMore = false
 
     /// Bytes read from one file in one pass before the thread turns to other files.
     static let readBudget = 16 << 20
 
-    init(index: Int, source: SourceHandle, settings: FileSourceSettings) {
+    /// Files closed after draining, with the offset read to (a glob remembers them, so that a
+    /// rotated file renamed into a matching name is not read again).
+    var closedFiles: [(FileIdentity, Int64)] = []
+    /// For a glob member whose file was already read up to here under another name.
+    private var resumeOffset: Int64?
+
+    init(index: Int, writer: SourceWriter, settings: FileSourceSettings, globMember: Bool = false, firstLook: Bool = true,
+         resumeOffset: Int64? = nil) {
+        self.resumeOffset = resumeOffset
         self.index = index
-        self.source = source
+        self.source = writer.source
+        self.writer = writer
         self.settings = settings
+        self.fileLabel = globMember ? settings.path : nil
+        self.ownsSourceState = !globMember
+        self.firstLook = firstLook
         let path = settings.path
         if let slash = path.lastIndex(of: "/") {
             let dir = String(path[..<slash])
@@ -54,8 +73,6 @@ struct FileFollower {
             baseName = path
         }
         rotateWaitNanos = Int64(max(0, settings.rotateWaitMillis)) * 1_000_000
-        builder = LineBlockBuilder(source: source.name, nextSeq: source.ring.bounds.next,
-                                   maxLineBytes: settings.maxLineBytes)
     }
 
     /// Whether an inotify event in the watched directory concerns this follower.
@@ -97,7 +114,7 @@ struct FileFollower {
         if var file = current {
             if case .success(let st) = FileStat.of(fd: file.fd), st.size < file.offset {
                 report(.truncated, "\(settings.path): file truncated", logger: logger)
-                file.splitter.flush { line, cut in builder.append(line, truncated: cut) }
+                file.splitter.flush { line, cut in writer.append(line, truncated: cut, file: fileLabel) }
                 file.offset = 0
             }
             read(&file, now: now, buffer: buffer, logger: logger)
@@ -148,14 +165,14 @@ struct FileFollower {
             goneSinceNanos = nil
             missingReported = true
             report(.missing, "\(settings.path): file is gone", logger: logger)
-            source.setState(.waiting("\(settings.path) does not exist"))
+            if ownsSourceState { source.setState(.waiting("\(settings.path) does not exist")) }
         case .wait:
             let why = pathErrno == EISDIR ? "is not a regular file (a directory?)"
                 : pathErrno == ENOENT || pathErrno == ENOTDIR ? (directoryWatch == nil ? "directory \(directory) does not exist" : "does not exist")
                 : String(cString: strerror(pathErrno))
             let state: SourceState = pathErrno == EISDIR || pathErrno == EACCES
                 ? .error("\(settings.path) \(why)") : .waiting("\(settings.path) \(why)")
-            if source.setState(state) != state, firstLook {
+            if ownsSourceState, source.setState(state) != state, firstLook {
                 logger.warning("waiting for file", metadata: ["source": "\(source.name)", "path": "\(settings.path)", "reason": "\(why)"])
             }
         }
@@ -214,9 +231,14 @@ struct FileFollower {
         if case .success(let wd) = watches.watch("/proc/self/fd/\(fd)", mask: WatchTable.fileMask, owner: index) {
             file.watch = wd
         }
-        if atEnd { loadTail(&file, size: st.size) }
+        if let offset = resumeOffset, offset <= st.size {
+            file.offset = offset
+            resumeOffset = nil
+        } else if atEnd {
+            loadTail(&file, size: st.size)
+        }
         current = file
-        let old = source.setState(.following)
+        let old = ownsSourceState ? source.setState(.following) : .following
         if case .error = old {
             report(.recovered, "\(settings.path): readable again", logger: logger)
         }
@@ -262,18 +284,18 @@ struct FileFollower {
         } else {
             begin = start == 0 ? 0 : newlinesFromEnd[newlinesFromEnd.count - 1] + 1
         }
-        builder.stamp(.now())
+        writer.stamp(.now())
         data.withUnsafeBytes { all in
             if begin <= lastNL {
                 file.splitter.split(UnsafeRawBufferPointer(rebasing: all[begin...lastNL])) { line, cut in
-                    builder.append(line, truncated: cut)
+                    writer.append(line, truncated: cut, file: fileLabel)
                 }
             }
             file.splitter.split(UnsafeRawBufferPointer(rebasing: all[(lastNL + 1)...])) { line, cut in
-                builder.append(line, truncated: cut)
+                writer.append(line, truncated: cut, file: fileLabel)
             }
         }
-        pendingBytes += data.count - begin
+        writer.read(bytes: data.count - begin)
         flush()
     }
 
@@ -292,39 +314,35 @@ struct FileFollower {
             }
             if n == 0 { break }
             if !stamped {
-                builder.stamp(.now())
+                writer.stamp(.now())
                 stamped = true
             }
             file.offset += Int64(n)
             file.lastDataNanos = now
             total += n
-            pendingBytes += n
             file.splitter.split(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n)) { line, cut in
-                builder.append(line, truncated: cut)
+                writer.append(line, truncated: cut, file: fileLabel)
             }
-            if builder.pendingBytes >= 1 << 20 { flush() }
+            writer.read(bytes: n)
         }
         if total >= Self.readBudget { hasMore = true }
     }
 
     private mutating func close(_ file: inout OpenFile, watches: inout WatchTable) {
-        file.splitter.flush { line, cut in builder.append(line, truncated: cut) }
+        file.splitter.flush { line, cut in writer.append(line, truncated: cut, file: fileLabel) }
+        closedFiles.append((file.identity, file.offset))
         if let wd = file.watch { watches.unwatch(wd, owner: index) }
         Glibc.close(file.fd)
         file.fd = -1
         flush()
     }
 
-    private mutating func flush() {
-        if let block = builder.finish() {
-            source.publish(block, bytesRead: pendingBytes)
-            pendingBytes = 0
-        }
+    private func flush() {
+        writer.flush()
     }
 
     private mutating func report(_ kind: SourceEvent.Kind, _ detail: String, logger: Logger) {
-        flush()
-        source.ring.record(SourceEvent(kind, detail))
+        writer.record(SourceEvent(kind, detail))
         let level: Logger.Level = kind == .error ? .error : (kind == .missing ? .warning : .notice)
         logger.log(level: level, "\(kind.rawValue): \(detail)", metadata: ["source": "\(source.name)"])
     }

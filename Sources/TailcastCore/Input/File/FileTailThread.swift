@@ -80,18 +80,36 @@ public final class FileTailThread: Sendable {
 
 /// The body of ``FileTailThread``: lives on that thread only.
 struct FileTailLoop {
-    private var followers: [FileFollower]
+    /// Followers by owner id (plain sources and the files of glob sources).
+    private var followers: [Int: FileFollower] = [:]
+    /// Glob sources by owner id.
+    private var globs: [Int: GlobWatch] = [:]
     private var watches: WatchTable
     private let inotify: Inotify
     private let stopFD: Int32
     private let logger: Logger
+    private var nextID = 0
+    private var deadlines: [Int: Int64] = [:]
 
     init(sources: [(SourceHandle, FileSourceSettings)], inotify: Inotify, stopFD: Int32, logger: Logger) {
-        self.followers = sources.enumerated().map { FileFollower(index: $0.offset, source: $0.element.0, settings: $0.element.1) }
         self.inotify = inotify
         self.watches = WatchTable(inotify: inotify)
         self.stopFD = stopFD
         self.logger = logger
+        for (source, settings) in sources {
+            let writer = SourceWriter(source: source, maxLineBytes: settings.maxLineBytes)
+            let id = newID()
+            if GlobWatch.isPattern(settings.path) {
+                globs[id] = GlobWatch(id: id, writer: writer, settings: settings)
+            } else {
+                followers[id] = FileFollower(index: id, writer: writer, settings: settings)
+            }
+        }
+    }
+
+    private mutating func newID() -> Int {
+        nextID += 1
+        return nextID
     }
 
     mutating func run() {
@@ -101,26 +119,43 @@ struct FileTailLoop {
             buffer.deallocate()
             eventBuffer.deallocate()
         }
-        var deadlines = [Int64?](repeating: nil, count: followers.count)
-        var dirty = Set(followers.indices)
+        var dirty = Set(followers.keys)
+        var dirtyGlobs = Set(globs.keys)
         var lastSweep = monotonicNanos()
         while true {
             let now = monotonicNanos()
             if now - lastSweep >= Self.sweepNanos {
-                dirty.formUnion(followers.indices)
+                dirty.formUnion(followers.keys)
+                dirtyGlobs.formUnion(globs.keys)
                 lastSweep = now
             }
-            for i in followers.indices where deadlines[i].map({ $0 <= now }) ?? false { dirty.insert(i) }
+            for (id, d) in deadlines where d <= now { dirty.insert(id) }
+            for id in dirtyGlobs.sorted() { dirty.formUnion(rescan(id)) }
+            dirtyGlobs.removeAll(keepingCapacity: true)
             var again = false
-            for i in dirty.sorted() {
-                deadlines[i] = followers[i].check(now: now, buffer: buffer, watches: &watches, logger: logger)
-                if followers[i].hasMore { again = true }
+            for id in dirty.sorted() {
+                guard var f = followers[id] else { continue }
+                deadlines[id] = f.check(now: now, buffer: buffer, watches: &watches, logger: logger)
+                if f.hasMore { again = true }
+                if !f.closedFiles.isEmpty {
+                    remember(f.closedFiles, member: id)
+                    f.closedFiles.removeAll()
+                }
+                if !f.ownsSourceState, f.isGone {
+                    f.stop(watches: &watches)
+                    remember(f.closedFiles, member: id)
+                    followers[id] = nil
+                    deadlines[id] = nil
+                    forget(member: id)
+                } else {
+                    followers[id] = f
+                }
             }
             dirty.removeAll(keepingCapacity: true)
-            if again { dirty.formUnion(followers.indices.filter { followers[$0].hasMore }) }
+            if again { dirty.formUnion(followers.filter { $0.value.hasMore }.keys) }
 
             var wake = lastSweep + Self.sweepNanos
-            for d in deadlines { if let d { wake = min(wake, d) } }
+            for d in deadlines.values { wake = min(wake, d) }
             let timeout = again ? 0 : Int32(clamping: max(0, (wake - monotonicNanos() + 999_999) / 1_000_000))
             var fds = [pollfd(fd: inotify.fd, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
@@ -133,25 +168,91 @@ struct FileTailLoop {
                 inotify.drain(buffer: eventBuffer) { event in
                     if event.mask & UInt32(IN_Q_OVERFLOW) != 0 {
                         logger.warning("inotify queue overflowed; looking at every file")
-                        dirty.formUnion(followers.indices)
-                        return
-                    }
-                    if event.mask & UInt32(IN_IGNORED) != 0 {
-                        if let owners = watches.followers(of: event.wd) { dirty.formUnion(owners) }
-                        watches.forget(event.wd)
+                        dirty.formUnion(followers.keys)
+                        dirtyGlobs.formUnion(globs.keys)
                         return
                     }
                     guard let owners = watches.followers(of: event.wd) else { return }
-                    for i in owners {
-                        if !followers[i].isDirectoryWatch(event.wd) || followers[i].concerns(name: event.name) {
-                            dirty.insert(i)
+                    if event.mask & UInt32(IN_IGNORED) != 0 {
+                        for id in owners {
+                            if globs[id] != nil { dirtyGlobs.insert(id) } else { dirty.insert(id) }
+                        }
+                        watches.forget(event.wd)
+                        return
+                    }
+                    for id in owners {
+                        if globs[id] != nil {
+                            dirtyGlobs.insert(id)
+                        } else if let f = followers[id], !f.isDirectoryWatch(event.wd) || f.concerns(name: event.name) {
+                            dirty.insert(id)
                         }
                     }
                 }
             }
         }
-        for i in followers.indices { followers[i].stop(watches: &watches) }
+        for id in followers.keys { followers[id]?.stop(watches: &watches) }
+        for g in globs.values { g.stop(watches: &watches) }
         inotify.close()
+    }
+
+    /// Looks for new files of glob `id`; returns the ids of followers to check now.
+    private mutating func rescan(_ id: Int) -> Set<Int> {
+        guard var glob = globs[id] else { return [] }
+        let initial = !glob.scanned
+        let paths = glob.scan(watches: &watches)
+        var started: Set<Int> = []
+        let open = Set(glob.members.values.flatMap { followers[$0]?.openIdentities ?? [] })
+        for path in paths where glob.members[path] == nil {
+            var resume: Int64?
+            if case .success(let st) = FileStat.of(path: path) {
+                if open.contains(st.identity) { continue }
+                resume = glob.known[st.identity]
+            }
+            let fid = newID()
+            var settings = glob.settings
+            settings.path = path
+            followers[fid] = FileFollower(index: fid, writer: glob.writer, settings: settings,
+                                          globMember: true, firstLook: initial, resumeOffset: resume)
+            glob.members[path] = fid
+            started.insert(fid)
+            if !initial { logger.info("glob matched a new file", metadata: ["source": "\(glob.writer.source.name)", "path": "\(path)"]) }
+        }
+        globs[id] = glob
+        updateState(of: id)
+        return started
+    }
+
+    /// Records files that a glob member closed, so that the glob does not read them again.
+    private mutating func remember(_ files: [(FileIdentity, Int64)], member fid: Int) {
+        guard !files.isEmpty else { return }
+        for (gid, var glob) in globs where glob.members.values.contains(fid) {
+            for (identity, offset) in files { glob.known[identity] = offset }
+            if glob.known.count > 4096 { glob.known.removeAll() }
+            globs[gid] = glob
+            return
+        }
+    }
+
+    /// A glob's member follower has ended: drop it from its glob.
+    private mutating func forget(member fid: Int) {
+        for (gid, var glob) in globs {
+            if let path = glob.members.first(where: { $0.value == fid })?.key {
+                glob.members[path] = nil
+                globs[gid] = glob
+                updateState(of: gid)
+                return
+            }
+        }
+    }
+
+    private func updateState(of gid: Int) {
+        guard let glob = globs[gid] else { return }
+        let source = glob.writer.source
+        if glob.members.isEmpty {
+            source.setState(.waiting("no file matches \(glob.settings.path)"))
+        } else {
+            source.setState(.following)
+        }
     }
 
     private static let sweepNanos = FileTailThread.safetyNetMillis * 1_000_000

@@ -58,7 +58,11 @@ final class JournalHandle {
             return true
         }
         // At the tail, previous() lands on the last entry, which next() then steps past.
-        sd_journal_previous(handle)
+        if sd_journal_previous(handle) <= 0 {
+            // No entry matches yet: without a position, libsystemd's first next() would jump to
+            // whatever entry is last by then and skip those before it. Start from the head.
+            sd_journal_seek_head(handle)
+        }
         return false
     }
 
