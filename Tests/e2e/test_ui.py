@@ -7,6 +7,7 @@ or selenium are missing.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import urllib.parse
@@ -84,7 +85,9 @@ def test_page_loads_clean_and_shows_lines(tailcast, workdir, page):
     app, web = workdir / "app.log", workdir / "web.log"
     append_lines(app, [f"2026-11-25 10:00:{i:02d} INFO app started step {i}" for i in range(1, 6)])
     append_lines(web, ['127.0.0.1 "GET /index.html" 200'])
-    srv = tailcast(sources=file_sources({"app": app, "web": web}))
+    later = workdir / "not-yet" / "later.log"  # a source that is waiting for its file
+    srv = tailcast(sources=file_sources({"app": app, "web": web, "later": later}), wait_ready=False)
+    wait_for(lambda: srv.sources()["app"]["seq"] == 5 and srv.sources()["web"]["seq"] == 1, 10, "the files read")
 
     for path in ("/", "/favicon.ico", "/ui/favicon.svg", "/ui/app.js", "/ui/app.css"):
         status, headers, _ = srv.get(path)
@@ -116,6 +119,11 @@ def test_page_loads_clean_and_shows_lines(tailcast, workdir, page):
     page.js("document.getElementById('o-json').click()")
     page.wait("document.getElementById('rows').textContent.includes('{\"level\": \"warn\"')", 5, "raw JSON")
     page.js("document.getElementById('o-json').click()")
+    # The colour toggle strips ANSI colours (still no raw escape).
+    page.js("document.getElementById('o-ansi').click()")
+    page.wait("document.querySelectorAll('#rows .a-f1').length === 0 && document.getElementById('rows').textContent.includes('red ERROR then bold green')", 5, "colours stripped")
+    assert "\x1b" not in page.js("return document.getElementById('rows').textContent")
+    page.js("document.getElementById('o-ansi').click()")
     page.frame()
     # Two sources: a merged view with the source name on each line.
     assert page.js("return document.querySelectorAll('#rows .src').length") >= 6
@@ -124,10 +132,24 @@ def test_page_loads_clean_and_shows_lines(tailcast, workdir, page):
     page.shot("01-merged-dark")
     assert problems(page.console()) == [], "console errors or warnings"
 
+    # The source picker lists every source with its state; "only" narrows the view.
+    page.js("document.getElementById('source-button').click()")
+    page.wait("document.querySelectorAll('#source-list li').length === 3", 5, "3 sources listed")
+    states = page.js("return [...document.querySelectorAll('#source-list .state')].map(s => s.className)")
+    assert states == ["state following", "state following", "state waiting"], states
+    assert page.js("return document.getElementById('source-button').classList.contains('warn')")
+    page.frame()
+    page.shot("02-source-picker")
+    page.js("document.querySelector('#source-list li:nth-child(2) .only').click()")
+    page.wait("location.search === '?source=web'", 5, "?source=web")
+    page.wait_texts(lambda t: t == ['127.0.0.1 "GET /index.html" 200'], what="only the web line")
+    assert page.js("return document.querySelectorAll('#rows .src').length") == 0  # one source: no column
+    assert problems(page.console()) == []
+
     page.scheme("light")
     page.open(ui_url(srv))
     page.wait_texts(lambda t: len(t) == 10, what="lines after reload")
-    page.shot("02-merged-light")
+    page.shot("03-merged-light")
     assert page.js("return getComputedStyle(document.body).backgroundColor") != "rgb(14, 17, 22)"
     assert problems(page.console()) == []
 
@@ -166,7 +188,7 @@ def test_filter_narrows_stream_updates_url_and_reopens(tailcast, workdir, page):
                     5, "the error next to the box")
     assert "missing closing parenthesis" in err, err
     assert page.js("return document.getElementById('q').classList.contains('invalid')")
-    page.shot("03-bad-pattern")
+    page.shot("04-bad-pattern")
     assert page.js("return location.search") == "?q=ERROR&i"
     append_lines(log, ["Error still filtered by the old query", "INFO not shown"])
     page.wait_texts(lambda t: "Error still filtered by the old query" in t, what="the old query still in force")
@@ -180,7 +202,7 @@ def test_filter_narrows_stream_updates_url_and_reopens(tailcast, workdir, page):
     assert page.js("return document.getElementById('t-v').getAttribute('aria-pressed')") == "false"
     texts = page.wait_texts(lambda t: len(t) == 4, what="the 4 matching lines replayed")
     assert all("error" in t.lower() for t in texts), texts
-    page.shot("04-filtered")
+    page.shot("05-filtered")
 
     # Esc clears the filter (and the URL); '/' focuses the box.
     page.js("document.activeElement.blur()")
@@ -191,6 +213,42 @@ def test_filter_narrows_stream_updates_url_and_reopens(tailcast, workdir, page):
     ActionChains(page.d).send_keys(Keys.ESCAPE).perform()
     page.wait("location.search === '?i'", 5, "the filter cleared by Esc")
     page.wait_texts(lambda t: "INFO not shown" in t, what="all lines after clearing the filter")
+
+
+def test_literal_plus_and_space_survive_the_url(tailcast, workdir, page):
+    log = workdir / "app.log"
+    append_lines(log, ["x a+b c y", "a b c", "aab c"])
+    srv = tailcast(sources=file_sources({"app": log}))
+    page.open(ui_url(srv))
+    page.wait_texts(lambda t: len(t) == 3, what="3 lines")
+    page.js("document.getElementById('t-regex').click()")  # fixed string (F)
+    page.d.find_element("id", "q").send_keys("a+b c\n")
+    page.wait("location.search === '?q=a%2Bb%20c&F'", 5, "the encoded URL")
+    page.wait_texts(lambda t: t == ["x a+b c y"], what="only the literal match")
+    page.open(page.js("return location.href"))
+    assert page.js("return document.getElementById('q').value") == "a+b c"
+    page.wait_texts(lambda t: t == ["x a+b c y"], what="the same view from the link")
+
+
+def test_bad_link_shows_the_error_at_its_field_and_recovers(tailcast, workdir, page):
+    log = workdir / "app.log"
+    append_lines(log, ["one", "two"])
+    srv = tailcast(sources=file_sources({"app": log}))
+    page.console()
+    page.d.get(ui_url(srv, "n=abc"))
+    err = page.wait("!document.getElementById('q-error').hidden && document.getElementById('q-error').textContent",
+                    10, "the server's error")
+    assert err.startswith("n: ") and "whole number" in err, err
+    assert page.js("return document.getElementById('backlog').classList.contains('invalid')")
+    assert page.js("return window.tailcast.stats().status") == "error"
+    box = page.d.find_element("id", "backlog")
+    box.clear()
+    box.send_keys("1\n")
+    page.wait("window.tailcast.stats().status === 'live'", 10, "live with the fixed query")
+    page.wait_texts(lambda t: t == ["two"], what="the last line (n=1)")
+    assert page.js("return location.search") == "?n=1"
+    assert page.js("return document.getElementById('q-error').hidden")
+    assert problems(page.console()) == []
 
 
 def test_highlights_are_the_servers_matches(tailcast, workdir, page):
@@ -230,7 +288,7 @@ def test_highlights_are_the_servers_matches(tailcast, workdir, page):
     # The emoji line: offsets count UTF-16 units, as JavaScript does.
     emoji = next(m for _, s, t, m in shown if t.startswith("😀"))
     assert emoji == [[18, 23], [28, 33]]  # 2 emoji = 4 units
-    page.shot("05-highlights")
+    page.shot("06-highlights")
 
 
 # --------------------------------------------------------------------------- pause
@@ -254,7 +312,7 @@ def test_pause_holds_lines_and_resume_brings_them(tailcast, workdir, page):
     while time.monotonic() < deadline:
         assert not any(t.startswith("held") for t in page.texts()), "a line arrived while paused"
         time.sleep(0.1)
-    page.shot("06-paused")
+    page.shot("07-paused")
 
     page.js("document.getElementById('pause').click()")
     texts = page.wait_texts(lambda t: "held 5" in t, what="the held lines after resume")
@@ -262,6 +320,34 @@ def test_pause_holds_lines_and_resume_brings_them(tailcast, workdir, page):
     assert page.js("return window.tailcast.stats().status") == "live"
     seqs = [l["seq"] for l in page.lines()]
     assert seqs == list(range(1, 8))
+
+
+# --------------------------------------------------------------------------- markers
+
+
+def test_dropped_and_event_markers(tailcast, workdir, page):
+    """`dropped` and `event` envelopes become inline markers in the stream."""
+    log = workdir / "app.log"
+    append_lines(log, ["start"])
+    srv = tailcast(sources=file_sources({"app": log}), defaults={"ring_lines": 5})
+    page.open(ui_url(srv))
+    page.wait_texts(lambda t: t == ["start"], what="the first line")
+    page.js("document.getElementById('pause').click()")
+    page.wait("window.tailcast.stats().status === 'paused'", 5, "paused")
+    append_lines(log, [f"held {i}" for i in range(1, 1206)])
+    srv.wait_seq("app", 1206)
+    page.js("document.getElementById('pause').click()")
+    page.wait_texts(lambda t: "held 1205" in t, what="the lines still held")
+    dropped = [m["text"] for m in page.markers() if m["cls"] == "dropped"]
+    assert dropped == ["1 200 lines skipped: they fell out of the server buffer while paused (app #2–1 201)"], dropped
+    assert page.texts() == ["start"] + [f"held {i}" for i in range(1201, 1206)]
+
+    log.write_text("")  # truncated in place, like `> file`
+    append_lines(log, ["after truncation"])
+    page.wait_texts(lambda t: "after truncation" in t, what="the line after truncation")
+    events = page.wait("window.tailcast.markers().filter(m => m.cls.startsWith('event'))", 5, "an event marker")
+    assert events[0]["text"].startswith("app: file truncated"), events
+    page.shot("08-markers")
 
 
 # --------------------------------------------------------------------------- reconnects
@@ -277,7 +363,7 @@ def test_server_restart_shows_marker_and_new_lines_arrive(tailcast, workdir, pag
 
     srv.kill()  # SIGKILL: no close frame, no saved state
     page.wait("window.tailcast.stats().status === 'offline'", 10, "the page to notice")
-    page.shot("07-offline")
+    page.shot("09-offline")
     append_lines(log, ["written while the server was down"])
     srv.start()
     page.wait("window.tailcast.stats().status === 'live'", 20, "the page to reconnect")
@@ -290,7 +376,7 @@ def test_server_restart_shows_marker_and_new_lines_arrive(tailcast, workdir, pag
     assert "written while the server was down" in texts
     assert any(m["cls"] == "reconnect" for m in page.markers())
     page.js("window.tailcast.view.jumpToEnd()")
-    page.shot("08-restarted")
+    page.shot("10-restarted")
 
 
 def test_connection_drop_resumes_without_gap_or_duplicate(tailcast, workdir, page):
@@ -356,7 +442,7 @@ def test_20k_lines_per_second_stays_responsive_with_bounded_memory(tailcast, wor
              "the page to get every line or a dropped marker")
     probe = page.js("return window.__probe")
     stats = page.js("return window.tailcast.stats()")
-    page.shot("09-load")
+    page.shot("11-load")
     page.js("window.gc && window.gc()")
     heap_after_gc = page.js("return performance.memory.usedJSHeapSize")
 
@@ -365,7 +451,7 @@ def test_20k_lines_per_second_stays_responsive_with_bounded_memory(tailcast, wor
     page.wait("!window.tailcast.view.following", 5, "follow to stop on scroll up")
     page.wait("document.querySelectorAll('#rows .row').length > 10", 5, "rows in the middle")
     middle = page.js("return document.querySelector('#rows .row').entry.seq")
-    page.shot("10-scrolled-middle")
+    page.shot("12-scrolled-middle")
     page.js("window.tailcast.view.jumpToEnd()")
 
     dropped = [m["text"] for m in page.markers() if m["cls"] == "dropped"]
@@ -408,7 +494,7 @@ def test_view_options_follow_copy_and_download(tailcast, workdir, page):
     append_lines(log, [f"new {i}" for i in range(1, 8)])
     page.wait("!document.getElementById('jump').hidden && document.getElementById('jump-count').textContent === '7'",
               5, "the '7 new lines' button")
-    page.shot("11-new-lines-button")
+    page.shot("13-new-lines-button")
     page.js("document.getElementById('scroller').focus()")
     ActionChains(page.d).send_keys(Keys.END).perform()
     page.wait("window.tailcast.view.following && document.getElementById('jump').hidden", 5, "follow after End")
@@ -422,7 +508,7 @@ def test_view_options_follow_copy_and_download(tailcast, workdir, page):
     assert len(first_ts) == 12 and first_ts[2] == ":" and first_ts[8] == "."
     page.js("document.getElementById('o-wrap').click()")
     page.wait("document.body.classList.contains('nowrap')", 2, "nowrap")
-    page.shot("12-nowrap-utc")
+    page.shot("14-nowrap-utc")
     page.js("document.getElementById('o-wrap').click()")
     page.js("document.getElementById('o-time').click()")  # -> off
     page.wait("document.querySelectorAll('#rows .ts').length === 0", 2, "no time column")
@@ -455,12 +541,70 @@ def test_view_options_follow_copy_and_download(tailcast, workdir, page):
     page.wait("window.tailcast.stats().held === 0", 2, "an empty view")
     ActionChains(page.d).send_keys("?").perform()
     page.wait("!document.getElementById('help').hidden", 2, "the help box")
-    page.shot("13-help")
+    page.shot("15-help")
     ActionChains(page.d).send_keys(Keys.ESCAPE).perform()
     page.wait("document.getElementById('help').hidden", 2, "help closed")
 
 
-def test_token_prompt_and_journal_fields(page):
+def test_journal_fields_and_priority_colours(tailcast, workdir, page):
+    """A real journald source (a private journal directory written by systemd-journal-remote):
+    the journal fields show only while a journal source is selected, narrow the stream, live
+    in the URL, and lines are coloured by priority."""
+    try:
+        from journal_support import JOURNAL_REMOTE, journal_remote_write
+    except ImportError:
+        pytest.skip("journal_support is not there")
+    if not os.access(JOURNAL_REMOTE, os.X_OK):
+        pytest.skip(f"{JOURNAL_REMOTE} is missing (package systemd-journal-remote)")
+    jdir = workdir / "journal"
+    jdir.mkdir()
+    base = (int(time.time()) - 60) * 1_000_000
+    entries = [{"__REALTIME_TIMESTAMP": base + i * 1000, "MESSAGE": f"entry {i} priority {i % 8}",
+                "_SYSTEMD_UNIT": "demo.service" if i % 2 == 0 else "other.service", "PRIORITY": i % 8,
+                "SYSLOG_IDENTIFIER": "demo" if i % 2 == 0 else "other", "_PID": 100 + i, "_HOSTNAME": "h"}
+               for i in range(16)]
+    journal_remote_write(jdir / "remote.journal", entries)
+    app = workdir / "app.log"
+    append_lines(app, ["a file line"])
+    srv = tailcast(sources=file_sources({"app": app}) + [{"name": "journal", "kind": "journald", "directory": str(jdir)}])
+
+    page.open(ui_url(srv))
+    page.wait_texts(lambda t: len(t) == 17, what="16 entries and the file line")
+    page.wait("!document.getElementById('journal-group').hidden", 5, "journal fields (a journal source is selected)")
+    page.js("document.getElementById('source-button').click()")
+    page.js("document.querySelector('#source-list li:nth-child(1) .only').click()")  # app only
+    page.wait("location.search === '?source=app'", 5, "?source=app")
+    page.wait("document.getElementById('journal-group').hidden", 5, "no journal fields for a file source")
+    page.js("document.querySelector('#source-list li:nth-child(2) .only').click()")  # journal only
+    page.wait("location.search === '?source=journal' && !document.getElementById('journal-group').hidden", 5,
+              "journal fields again")
+    page.wait_texts(lambda t: len(t) == 16, what="the 16 entries")
+    classes = page.js("return [...document.querySelectorAll('#rows .row')].map(r => r.className)")
+    for p in range(8):
+        assert any(f"p{p}" in c.split() for c in classes), (p, classes)
+    assert page.js("return getComputedStyle(document.querySelector('#rows .row.p3 .msg')).color") != \
+        page.js("return getComputedStyle(document.querySelector('#rows .row.p6 .msg')).color")
+
+    select = page.d.find_element("id", "priority")
+    from selenium.webdriver.support.ui import Select
+    Select(select).select_by_value("3")
+    page.wait("location.search === '?source=journal&priority=3'", 5, "priority in the URL")
+    texts = page.wait_texts(lambda t: len(t) == 8, what="the 8 entries of priority 0-3")
+    assert all(int(t[-1]) <= 3 for t in texts), texts
+    page.d.find_element("id", "unit").send_keys("demo.service\n")
+    page.wait("location.search === '?source=journal&unit=demo.service&priority=3'", 5, "unit in the URL")
+    texts = page.wait_texts(lambda t: len(t) == 4, what="the 4 demo.service entries of priority 0-3")
+    assert texts == ["entry 0 priority 0", "entry 2 priority 2", "entry 8 priority 0", "entry 10 priority 2"]
+    page.js("document.getElementById('source-menu').hidden = true")
+    page.shot("16-journal")
+
+    page.open(page.js("return location.href"))  # the link restores the journal fields
+    assert page.js("return [document.getElementById('unit').value, document.getElementById('priority').value]") == \
+        ["demo.service", "3"]
+    page.wait_texts(lambda t: len(t) == 4, what="the same 4 entries from the link")
+
+
+def test_token_prompt_with_a_stand_in_server(page):
     """Against a stand-in server (auth and journal sources are not in the real one yet): the
     page asks for a token on `unauthorized`, keeps it in sessionStorage, sends it as token=;
     the journal fields show for a journald source, and priorities colour the lines."""
@@ -472,7 +616,7 @@ def test_token_prompt_and_journal_fields(page):
         page.wait("!document.getElementById('token-box').hidden", 10, "the token prompt")
         assert page.js("return window.tailcast.stats().status") == "error"
         page.wait("!document.getElementById('journal-group').hidden", 5, "the journal fields")
-        page.shot("14-token-prompt")
+        page.shot("17-token-prompt")
         page.d.find_element("id", "token-input").send_keys("s3cret")
         page.js("document.getElementById('token-ok').click()")
         page.wait("window.tailcast.stats().status === 'live'", 10, "live after the token")
@@ -481,7 +625,7 @@ def test_token_prompt_and_journal_fields(page):
         assert page.js("return localStorage.getItem('tailcast.token')") is None
         assert any("token=s3cret" in q for q in stand_in.ws_queries), stand_in.ws_queries
         assert page.js("return document.querySelectorAll('#rows .row.p3').length") == 1
-        page.shot("15-journal")
+        page.shot("18-stand-in")
     finally:
         page.d.get("about:blank")
         stand_in.close()

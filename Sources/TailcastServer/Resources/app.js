@@ -100,6 +100,8 @@ function onHello(m, info) {
   } else {
     clearError();
   }
+  // A query sent just before the socket dropped got no answer: send it again.
+  if (info.first && !queryError && !sameQuery(readControls(), committed)) apply();
   setStatus(paused ? 'paused' : 'live', paused ? 'paused' : 'live');
 }
 
@@ -122,6 +124,7 @@ function onLines(list) {
   }
   received += list.length;
   view.add(out);
+  if (performance.now() - countersAt > 250) counters();
   if (!$('empty').hidden) $('empty').hidden = true;
 }
 
@@ -134,7 +137,13 @@ function setStatus(state, text) {
   el.title = `connection: ${text}`;
 }
 
-// Counters, twice a second; the rate is over the last second.
+// Counters: totals at most 4 times a second, the rate (over the last second) twice.
+let countersAt = -Infinity;
+function counters() {
+  countersAt = performance.now();
+  $('total').textContent = fmt(received);
+  $('held').textContent = fmt(view.size);
+}
 const ticks = [[performance.now(), 0]];
 setInterval(() => {
   const now = performance.now();
@@ -142,14 +151,13 @@ setInterval(() => {
   if (ticks.length > 3) ticks.shift();
   const [t0, n0] = ticks[0];
   $('rate').textContent = fmt(Math.round(((received - n0) * 1000) / Math.max(1, now - t0)));
-  $('total').textContent = fmt(received);
-  $('held').textContent = fmt(view.size);
+  counters();
   showEmpty();
 }, 500);
 
 function showEmpty() {
   const empty = view.size === 0;
-  $('empty').hidden = !empty;
+  $('empty').hidden = !empty || !$('token-box').hidden;
   if (empty) $('empty').textContent = `Waiting for lines: ${describe(committed)}`;
 }
 
@@ -187,7 +195,7 @@ function readControls() {
     C: ctl.ctx.value.trim(), n: ctl.n.value.trim() === '' ? 0 : ctl.n.value.trim(),
     A: ctl.ctx.value.trim() === '' ? committed.A : '', B: ctl.ctx.value.trim() === '' ? committed.B : '',
   });
-  if (journalSelected(q.source)) {
+  if (!$('journal-group').hidden) {
     Object.assign(q, { unit: ctl.unit.value.trim(), priority: ctl.priority.value, identifier: ctl.identifier.value.trim() });
   }
   return q;
@@ -227,8 +235,21 @@ function showError(err) {
   box.hidden = false;
   document.querySelectorAll('.invalid').forEach((el) => el.classList.remove('invalid'));
   const field = $(ERROR_FIELD[err.param] || 'q');
-  if (field) field.classList.add('invalid');
+  field.classList.add('invalid');
+  placeError(field);
 }
+
+// The message sits right under the field it is about.
+function placeError(field) {
+  const r = field.getBoundingClientRect();
+  const box = $('q-error');
+  box.style.left = `${Math.max(4, Math.min(r.left, innerWidth - box.offsetWidth - 4))}px`;
+  box.style.top = `${r.bottom + 4}px`;
+}
+addEventListener('resize', () => {
+  const field = document.querySelector('.invalid');
+  if (field && !$('q-error').hidden) placeError(field);
+});
 
 function clearError() {
   if (!queryError) return;
@@ -295,8 +316,9 @@ function renderSources() {
   $('source-button').textContent = sel.length === 0 ? 'sources: all' : sel.length <= 2 ? `sources: ${sel.join(', ')}` : `sources: ${sel.length}`;
   $('source-button').classList.toggle('warn', bad);
   $('source-button').title = sources.map((s) => `${s.name}: ${s.state}${s.error ? ` (${s.error})` : ''}`).join('\n') || 'Sources to show';
-  const journal = journalSelected(sel);
-  $('journal-group').hidden = !journal;
+  // Journal fields: for journal sources; also while set (e.g. from a link) so they can be cleared.
+  const set = ctl.unit.value !== '' || ctl.priority.value !== '' || ctl.identifier.value !== '';
+  $('journal-group').hidden = !journalSelected(sel) && !set;
 }
 
 function pickSource(name, on) {
@@ -453,8 +475,8 @@ function submitToken() {
   $('token-box').hidden = true;
   conn.connectNow();
 }
-$('token-ok').addEventListener('click', submitToken);
-$('token-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') submitToken(); });
+// A form so the password field is where browsers expect it; it is never submitted.
+$('token-box').addEventListener('submit', (e) => { e.preventDefault(); submitToken(); });
 
 // ---------------------------------------------------------------- keyboard
 

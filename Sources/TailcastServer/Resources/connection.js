@@ -8,7 +8,7 @@ export class Connection {
   /**
    * wsQuery(since, token) -> the /ws query string for the query in force.
    * on: { status(state, text), hello(msg, info), lines(list), dropped(msg), event(msg),
-   *       queryRejected(err), fatal(err), lost(info), tokenNeeded(err) }
+   *       queryRejected(err), fatal(err), lost(info), tokenNeeded(err), serverError(err) }
    */
   constructor(wsQuery, on) {
     this.wsQuery = wsQuery;
@@ -26,6 +26,9 @@ export class Connection {
     this.stopped = false;      // a fatal answer (bad query, token): wait for the user
     this.token = sessionStorage.getItem('tailcast.token') || '';
     this.lastClose = null;
+    this.hadSocket = false;    // a socket was live before (so a new hello is a reconnect)
+    this.retrySoon = false;    // reconnect at once (the resume position was refused)
+    this.resumedFrom = '';
     addEventListener('online', () => { if (!this.ws && !this.stopped) this.connectNow(); });
   }
 
@@ -112,7 +115,12 @@ export class Connection {
         this.on.lines(lines);
         break;
       }
-      case 'dropped': this.on.dropped(m); break;
+      case 'dropped':
+        // After a restart the server sent every held line of the new epoch: resume from
+        // its start next time, not from the old epoch again (which would repeat the marker).
+        if (m.reason === 'restarted') this.last.set(m.source, { seq: 0, epoch: this.epochs[m.source] ?? '' });
+        this.on.dropped(m);
+        break;
       case 'event': this.on.event(m); break;
       case 'heartbeat': break;
       case 'error': this.error(m); break;

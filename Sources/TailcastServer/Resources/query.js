@@ -49,8 +49,10 @@ function pairs(q, { full = false, journal = true } = {}) {
   return out;
 }
 
-// encodeURIComponent, so a literal '+' travels as %2B and a space as %20.
-const encode = (list) => list.map(([k, v]) => (v === null ? k : `${k}=${encodeURIComponent(v)}`)).join('&');
+// encodeURIComponent, so a literal '+' travels as %2B and a space as %20; ',' ':' '/' stay
+// readable (they mean nothing special in a query string).
+const value = (v) => encodeURIComponent(v).replace(/%2C/g, ',').replace(/%3A/g, ':').replace(/%2F/g, '/');
+const encode = (list) => list.map(([k, v]) => (v === null ? k : `${k}=${value(v)}`)).join('&');
 
 /** The page URL's search string ("" or "?..."); defaults are left out. */
 export function toSearch(q, opts) {
@@ -96,6 +98,8 @@ export function describe(q) {
   if (q.q !== '') parts.push(`${q.v ? 'not matching' : 'matching'} ${q.F ? '"' + q.q + '"' : '/' + q.q + '/'}${q.i ? 'i' : ''}${q.w ? ' (words)' : ''}`);
   if (q.not !== '') parts.push(`excluding ${q.not}`);
   if (q.C !== '' && Number(q.C) > 0) parts.push(`±${q.C} lines`);
-  for (const k of ['unit', 'priority', 'identifier']) if (q[k] !== '') parts.push(`${k} ${q[k]}`);
+  if (q.unit !== '') parts.push(`unit ${q.unit}`);
+  if (q.priority !== '') parts.push(`priority ≤ ${q.priority}`);
+  if (q.identifier !== '') parts.push(`identifier ${q.identifier}`);
   return parts.join(' · ');
 }

@@ -74,7 +74,6 @@ export class LogView {
       this.items.push(e);
       prev = e;
     }
-    if (this.dirtyFrom < Infinity) this.dirtyFrom = Math.min(this.dirtyFrom, this.items.length - entries.length);
     this.evict();
     if (!this.following && lines) { this.unseen += lines; this.onUnseen(this.unseen); }
     this.schedule();
@@ -208,6 +207,7 @@ export class LogView {
       break;
     }
     this.userScrolled = false;
+    if (this.dirtyFrom !== Infinity) this.schedule();   // heights still settling
   }
 
   setAnchor(top) {
