@@ -72,5 +72,10 @@ case "${1:-all}" in
          for n in 1 10 100 500; do pair "(c) $n clients" 100000 10000 "$n" "q=TAG&F" "tag=TAG"; done ;;&
   d|all) echo "## (d) one stalled client and one normal client at 50 000 lines/s for 20 s"
          pair "(d)" 1000000 50000 2 "" "" "--stalled 1 --stall-seconds 20" ;;&
+  e|all) echo "## (e) 10 000 idle connections"
+         f="$WORK/idle.log"; : > "$f"
+         start_tailcast "$f" ""
+         "$BENCH" idle --url "$TC_URL" --connections 10000 --server-pid "$TC_PID"
+         stop "$TC_PID" ;;&
   *) ;;
 esac

@@ -34,8 +34,11 @@ public struct EnvelopeWriter: Sendable {
     public func hello(sources: [SourceHandle], query: Query, heartbeatMillis: Int) -> ByteBuffer {
         let names = sources.map { JSONString.quoted($0.name) }.joined(separator: ",")
         let epochs = sources.map { JSONString.quoted($0.name) + ":" + JSONString.quoted($0.epoch) }.joined(separator: ",")
+        // Beyond the contract: each source's last seq now, so that a client whose filter has
+        // matched nothing yet can still resume with `since` from here.
+        let seqs = sources.map { JSONString.quoted($0.name) + ":" + String($0.ring.bounds.next - 1) }.joined(separator: ",")
         return text("{\"type\":\"hello\",\"protocol\":1,\"server\":\"\(Self.serverName)\",\"sources\":[\(names)],"
-            + "\"epochs\":{\(epochs)},\"query\":\(query.json),\"heartbeat_ms\":\(heartbeatMillis)}")
+            + "\"epochs\":{\(epochs)},\"seqs\":{\(seqs)},\"query\":\(query.json),\"heartbeat_ms\":\(heartbeatMillis)}")
     }
 
     public func dropped(source: String, range: ClosedRange<UInt64>, reason: DropReason) -> ByteBuffer {

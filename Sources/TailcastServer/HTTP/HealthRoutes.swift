@@ -7,6 +7,9 @@ enum HealthRoutes {
         router.get("/healthz") { _, _ in
             JSONResponse.make(.ok, #"{"status":"ok"}"#)
         }
+        router.head("/healthz") { _, _ in
+            JSONResponse.make(.ok, #"{"status":"ok"}"#)
+        }
         router.get("/readyz") { _, _ in
             var ready = true
             var parts: [String] = []

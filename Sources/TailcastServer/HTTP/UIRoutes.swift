@@ -25,9 +25,13 @@ enum UIRoutes {
                     .init("Referrer-Policy")!: "no-referrer",
                 ], body: .init(byteBuffer: body))
             }
-            router.get(RouterPath("/ui/\(name)")) { _, _ in response() }
-            if name == "index.html" { router.get("/") { _, _ in response() } }
-            if name == "favicon.svg" { router.get("/favicon.ico") { _, _ in response() } }
+            var paths = ["/ui/\(name)"]
+            if name == "index.html" { paths.append("/") }
+            if name == "favicon.svg" { paths.append("/favicon.ico") }
+            for path in paths {
+                router.get(RouterPath(path)) { _, _ in response() }
+                router.head(RouterPath(path)) { _, _ in response() }
+            }
         }
     }
 
