@@ -52,11 +52,12 @@ e2e: deps-test
 
 # Release builds; results go to stdout (copy them into Benchmarks/README.md).
 bench: deps
-	@missing=""; for p in websocketd bc; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in websocketd bc systemd-journal-remote; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 	$(SWIFT) build -c release --product tailcast
 	$(SWIFT) build -c release --product tailcast-bench
 	bash Benchmarks/scan.sh
+	bash Benchmarks/journal.sh
 	bash Benchmarks/load.sh all
 
 clean:

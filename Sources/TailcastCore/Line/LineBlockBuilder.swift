@@ -35,11 +35,30 @@ public struct LineBlockBuilder {
     /// Bytes waiting in the builder.
     public var pendingBytes: Int { text.count + json.count }
 
-    /// Sets the timestamp that the following lines carry; call once per read batch.
+    private var stampSecond: Int64 = .min
+
+    /// Sets the timestamp that the following lines carry; call once per read batch (journal:
+    /// once per entry). The date and time text is made once per second; within a second only
+    /// the six fractional digits are rewritten.
     public mutating func stamp(_ ts: Timestamp) {
-        tsFragment = Array(#","ts":""#.utf8)
-        tsFragment.append(contentsOf: ts.rfc3339Bytes)
-        tsFragment.append(contentsOf: Array(#"","text":""#.utf8))
+        var second = ts.microseconds / 1_000_000
+        var micros = ts.microseconds % 1_000_000
+        if micros < 0 { micros += 1_000_000; second -= 1 }
+        if second != stampSecond || tsFragment.isEmpty {
+            tsFragment = Array(#","ts":""#.utf8)
+            tsFragment.append(contentsOf: ts.rfc3339Bytes)
+            tsFragment.append(contentsOf: Array(#"","text":""#.utf8))
+            stampSecond = second
+            return
+        }
+        // ,"ts":"YYYY-MM-DDTHH:MM:SS.ffffffZ","text":"  — the digits end 12 bytes from the end.
+        var v = micros
+        var k = tsFragment.count - 12
+        for _ in 0..<6 {
+            tsFragment[k] = UInt8(0x30 + v % 10)
+            v /= 10
+            k -= 1
+        }
     }
 
     /// Appends one line (without its newline).

@@ -49,6 +49,8 @@ public struct PipelineMetrics: Sendable {
     public let framesSent: Counter
     public let bytesSent: Counter
     public let connections: Meter
+    /// Connections whose last read stopped at the frame bound with more lines waiting.
+    public let readersLagging: Meter
     public let patternLimitHits: Counter
     public let connectionsRejected: Counter
     public let slowConsumerDisconnects: Counter
@@ -60,6 +62,7 @@ public struct PipelineMetrics: Sendable {
         framesSent = Counter(label: "tailcast_frames_sent_total", factory: factory)
         bytesSent = Counter(label: "tailcast_bytes_sent_total", factory: factory)
         connections = Meter(label: "tailcast_connections", factory: factory)
+        readersLagging = Meter(label: "tailcast_readers_lagging", factory: factory)
         patternLimitHits = Counter(label: "tailcast_pattern_limit_hits_total", factory: factory)
         connectionsRejected = Counter(label: "tailcast_connections_rejected_total", factory: factory)
         slowConsumerDisconnects = Counter(label: "tailcast_slow_consumer_disconnects_total", factory: factory)

@@ -34,6 +34,8 @@ public struct Subscription {
     public private(set) var isPaused = false
     /// Set when a ring moved past this reader since the last check.
     public private(set) var lostLinesToSlowness = false
+    /// Set when the last poll filled its frame and lines are still waiting.
+    public private(set) var isLagging = false
 
     /// Lines read from a ring per lock acquisition.
     static let readChunk = 4096
@@ -130,6 +132,7 @@ public struct Subscription {
             let ci = (startIndex + k) % n
             full = pollSource(ci, maxFrameBytes: maxFrameBytes, frame: &frame, out: &out)
         }
+        isLagging = full
         startIndex = (startIndex + 1) % n
         if var f = frame, f.count > 0 {
             out.append(f.finish())

@@ -121,6 +121,8 @@ struct Sender {
         }
         subscription.register(inbox.doorbell)
         defer { subscription.unregister(inbox.doorbell) }
+        var lagging = false
+        defer { if lagging { runtime.metrics.readersLagging.decrement() } }
         do {
             try await write(runtime.writer.hello(sources: subscription.sources, query: subscription.query,
                                                  heartbeatMillis: settings.heartbeatMillis))
@@ -137,6 +139,10 @@ struct Sender {
                     }
                 }
                 let frames = subscription.poll(maxFrameBytes: settings.maxFrameBytes)
+                if subscription.isLagging != lagging {
+                    lagging = subscription.isLagging
+                    if lagging { runtime.metrics.readersLagging.increment() } else { runtime.metrics.readersLagging.decrement() }
+                }
                 if subscription.lostLinesToSlowness, settings.slowConsumer == .disconnect {
                     runtime.metrics.slowConsumerDisconnects.increment()
                     try? await write(runtime.writer.error(code: "slow_consumer", message: "this client read too slowly and lines were lost; slow_consumer = \"disconnect\""))

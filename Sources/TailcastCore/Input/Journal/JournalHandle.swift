@@ -93,6 +93,14 @@ final class JournalHandle {
         return t
     }
 
+    /// The cursor of the current entry, as bytes.
+    func cursorBytes() -> [UInt8]? {
+        var c: UnsafeMutablePointer<CChar>?
+        guard sd_journal_get_cursor(handle, &c) >= 0, let c else { return nil }
+        defer { free(c) }
+        return Array(UnsafeRawBufferPointer(start: c, count: strlen(c)))
+    }
+
     /// The cursor of the current entry.
     func cursor() -> String? {
         var c: UnsafeMutablePointer<CChar>?

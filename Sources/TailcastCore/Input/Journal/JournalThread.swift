@@ -170,6 +170,12 @@ struct JournalLoop {
     private static let pidKey = Array("_PID".utf8)
     private static let hostKey = Array("_HOSTNAME".utf8)
     private static let messageKey = Array("MESSAGE".utf8)
+    private static let unitName = Array(#""unit":"#.utf8)
+    private static let priorityName = Array(#""priority":"#.utf8)
+    private static let identifierName = Array(#""identifier":"#.utf8)
+    private static let pidName = Array(#""pid":"#.utf8)
+    private static let hostName = Array(#""hostname":"#.utf8)
+    private static let cursorName = Array(#""cursor":"#.utf8)
     /// Bytes of further fields kept per entry for `fields=` and filters.
     private static let keptFieldBytes = 8192
 
@@ -199,24 +205,33 @@ struct JournalLoop {
         }
         var fields: [UInt8] = [UInt8(ascii: "{")]
         var first = true
-        func add(_ name: String, _ raw: [UInt8]?, number: Bool = false) {
+        func add(_ name: [UInt8], _ raw: [UInt8]?, number: Bool = false) {
             guard let raw else { return }
             if !first { fields.append(UInt8(ascii: ",")) }
             first = false
-            JSONString.appendQuoted(name, to: &fields)
-            fields.append(UInt8(ascii: ":"))
-            if number, !raw.isEmpty, raw.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            fields.append(contentsOf: name)
+            if number, !raw.isEmpty, raw.count < 12, raw.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
                 fields.append(contentsOf: raw)
-            } else {
-                JSONString.appendQuoted(String(decoding: raw, as: UTF8.self), to: &fields)
+                return
             }
+            fields.append(UInt8(ascii: "\""))
+            raw.withUnsafeBytes { bytes in
+                if UTF8Repair.classify(bytes) == .invalid {
+                    var repaired: [UInt8] = []
+                    UTF8Repair.repair(bytes, into: &repaired)
+                    repaired.withUnsafeBytes { JSONString.appendEscaped($0, to: &fields) }
+                } else {
+                    JSONString.appendEscaped(bytes, to: &fields)
+                }
+            }
+            fields.append(UInt8(ascii: "\""))
         }
-        add("unit", unit)
-        add("priority", priority.map { [0x30 + $0] }, number: true)
-        add("identifier", identifier)
-        add("pid", pid, number: true)
-        add("hostname", host)
-        add("cursor", handle.cursor().map { Array($0.utf8) })
+        add(Self.unitName, unit)
+        add(Self.priorityName, priority.map { [0x30 + $0] }, number: true)
+        add(Self.identifierName, identifier)
+        add(Self.pidName, pid, number: true)
+        add(Self.hostName, host)
+        add(Self.cursorName, handle.cursorBytes())
         fields.append(UInt8(ascii: "}"))
         let ts = Timestamp(microseconds: Int64(handle.realtime()))
         message.withUnsafeBytes { m in
