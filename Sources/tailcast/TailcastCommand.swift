@@ -117,7 +117,12 @@ struct Serve: AsyncParsableCommand {
             printError("tailcast: cannot listen on \(cfg.server.host):\(cfg.server.port): \(problem)")
             throw ExitCode(1)
         }
-        let server = TailcastServer(config: cfg, logger: logger)
+        var tokens: TokenTable?
+        if let auth = cfg.auth {
+            tokens = try TokensFile.load(auth.tokensFile)
+            logger.notice("auth on", metadata: ["tokens": "\(tokens?.count ?? 0)", "file": "\(auth.tokensFile)"])
+        }
+        let server = TailcastServer(config: cfg, logger: logger, tokens: tokens)
         let names = cfg.sources.map(\.name).joined(separator: ",")
         let group: ServiceGroupRunner
         do {
@@ -168,6 +173,22 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         let config = try ConfigFile.load(file)
         print("\(file): ok (\(config.sources.count) source\(config.sources.count == 1 ? "" : "s"))")
+    }
+}
+
+/// Reads and parses the tokens file; on failure prints every problem and exits 1.
+enum TokensFile {
+    static func load(_ path: String) throws -> TokenTable {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            printError("tailcast: tokens file \(path) cannot be read (missing, or permissions?)")
+            throw ExitCode(1)
+        }
+        do {
+            return try TokenTable.parse(text)
+        } catch {
+            for e in error.errors { printError(e.rendered(file: path)) }
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -17,8 +17,21 @@ public struct ServerSettings: Sendable, Equatable {
     public var slowConsumer = SlowConsumerPolicy.drop
     public var maxPatterns = 16
     public var maxPatternBytes = 4096
+    /// Origins (`scheme://host[:port]`) allowed to open WebSockets besides the server's own;
+    /// `"*"` allows any.
+    public var allowedOrigins: [String] = []
 
     public init() {}
+}
+
+/// The `[auth]` table.
+public struct AuthSettings: Sendable, Equatable {
+    /// The tokens file (see ``TokenTable``).
+    public var tokensFile: String
+    /// Whether `/metrics` needs a token too.
+    public var protectMetrics = true
+
+    public init(tokensFile: String) { self.tokensFile = tokensFile }
 }
 
 /// Per-source settings: `[defaults]`, each overridable in a `[[source]]`.
@@ -67,6 +80,7 @@ public struct Config: Sendable, Equatable {
     public var server = ServerSettings()
     public var defaults = SourceLimits()
     public var sources: [SourceConfig] = []
+    public var auth: AuthSettings?
 
     public init() {}
 }

@@ -23,6 +23,32 @@ public enum ConfigParser {
                 for e in table.entries { applyServer(e, to: &config.server, errors: &errors) }
             case ("defaults", false):
                 break
+            case ("auth", false):
+                var file: String?
+                var protect = true
+                for e in table.entries {
+                    switch e.key {
+                    case "tokens_file":
+                        if let s = string(e, errors: &errors) {
+                            if s.hasPrefix("/") { file = s } else {
+                                errors.append(ConfigError(line: e.line, key: e.key, message: "tokens_file must be an absolute path"))
+                            }
+                        }
+                    case "protect_metrics":
+                        if case .bool(let b) = e.value { protect = b } else {
+                            errors.append(ConfigError(line: e.line, key: e.key, message: "protect_metrics must be true or false"))
+                        }
+                    default:
+                        errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [auth]; known: tokens_file, protect_metrics"))
+                    }
+                }
+                if let file {
+                    var auth = AuthSettings(tokensFile: file)
+                    auth.protectMetrics = protect
+                    config.auth = auth
+                } else if !table.entries.isEmpty || errors.isEmpty {
+                    errors.append(ConfigError(line: table.line, key: "tokens_file", message: "[auth] needs tokens_file = \"/etc/tailcast/tokens\""))
+                }
             case ("source", true):
                 if let s = source(table, defaults: config.defaults, errors: &errors) {
                     if let other = config.sources.first(where: { $0.name == s.name }) {
@@ -34,7 +60,7 @@ public enum ConfigParser {
             case ("source", false):
                 errors.append(ConfigError(line: table.line, message: "sources are [[source]] tables (double brackets)"))
             default:
-                errors.append(ConfigError(line: table.line, key: table.name, message: "unknown table [\(table.name)]; tables are [server], [defaults] and [[source]]"))
+                errors.append(ConfigError(line: table.line, key: table.name, message: "unknown table [\(table.name)]; tables are [server], [defaults], [auth] and [[source]]"))
             }
         }
         if !errors.isEmpty {
@@ -89,6 +115,21 @@ public enum ConfigParser {
         case "max_frame_bytes": if let n = int(e, 4096...(16 << 20), errors: &errors) { s.maxFrameBytes = n }
         case "max_patterns": if let n = int(e, 1...256, errors: &errors) { s.maxPatterns = n }
         case "max_pattern_bytes": if let n = int(e, 16...65_536, errors: &errors) { s.maxPatternBytes = n }
+        case "allowed_origins":
+            switch e.value {
+            case .array(let items):
+                var out: [String] = []
+                for item in items {
+                    guard case .string(let o) = item, o == "*" || o.hasPrefix("http://") || o.hasPrefix("https://") else {
+                        errors.append(ConfigError(line: e.line, key: e.key, message: "allowed_origins holds origins like \"https://logs.example.com\" or \"*\""))
+                        return
+                    }
+                    out.append(o.hasSuffix("/") ? String(o.dropLast()) : o)
+                }
+                s.allowedOrigins = out
+            default:
+                errors.append(ConfigError(line: e.line, key: e.key, message: "allowed_origins must be an array of strings"))
+            }
         case "slow_consumer":
             guard let text = string(e, errors: &errors) else { return }
             guard let p = SlowConsumerPolicy(rawValue: text) else {
@@ -97,7 +138,7 @@ public enum ConfigParser {
             }
             s.slowConsumer = p
         default:
-            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: heartbeat_ms, listen, max_connections, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
+            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allowed_origins, heartbeat_ms, listen, max_connections, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
         }
     }
 

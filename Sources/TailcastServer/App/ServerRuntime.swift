@@ -17,10 +17,13 @@ public struct ServerRuntime: Sendable {
     public let writer = EnvelopeWriter()
     public let parser: QueryParser
     public let logger: Logger
+    /// The bearer tokens, when `[auth]` is configured.
+    public let tokens: TokenTable?
 
-    public init(config: Config, logger: Logger) {
+    public init(config: Config, logger: Logger, tokens: TokenTable? = nil) {
         self.config = config
         self.logger = logger
+        self.tokens = tokens
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         let metrics = PipelineMetrics(factory: PrometheusMetricsFactory(registry: registry))

@@ -10,8 +10,8 @@ import TailcastCore
 public struct TailcastServer: Sendable {
     public let runtime: ServerRuntime
 
-    public init(config: Config, logger: Logger) {
-        runtime = ServerRuntime(config: config, logger: logger)
+    public init(config: Config, logger: Logger, tokens: TokenTable? = nil) {
+        runtime = ServerRuntime(config: config, logger: logger, tokens: tokens)
     }
 
     /// The HTTP and WebSocket application.
@@ -21,17 +21,27 @@ public struct TailcastServer: Sendable {
     ) -> some ApplicationProtocol {
         let runtime = self.runtime
         let router = Router(context: TailcastRequestContext.self)
+        if let tokens = runtime.tokens {
+            router.add(middleware: TokenMiddleware(tokens: tokens, protectMetrics: runtime.config.auth?.protectMetrics ?? true))
+        }
         HealthRoutes.add(to: router, runtime: runtime)
         SourceRoutes.add(to: router, runtime: runtime)
         MetricsRoute.add(to: router, runtime: runtime)
         UIRoutes.add(to: router)
 
         let wsRouter = Router(context: TailcastRequestContext.self)
-        wsRouter.ws("/ws") { _, _ in
-            .upgrade([:])
+        wsRouter.ws("/ws") { request, context in
+            // Cross-site WebSocket hijacking: a browser page of another origin may not connect.
+            if let origin = request.headers[.origin], !OriginPolicy.allows(origin: origin, host: request.head.authority,
+                                                                           allowed: runtime.config.server.allowedOrigins) {
+                context.logger.warning("refused a WebSocket from a foreign origin", metadata: ["origin": "\(origin)"])
+                return .dontUpgrade
+            }
+            return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let parameters = QueryString.parse(context.request.uri.query ?? "")
             let connection = Connection(runtime: runtime, parameters: parameters,
+                                        authorization: context.request.headers[.authorization],
                                         channel: context.requestContext.channel, logger: context.logger)
             try await connection.run(inbound: inbound, outbound: outbound)
         }

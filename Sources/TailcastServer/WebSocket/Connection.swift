@@ -15,6 +15,8 @@ import TailcastCore
 struct Connection {
     let runtime: ServerRuntime
     let parameters: [(String, String)]
+    /// The `Authorization` header of the upgrade request.
+    let authorization: String?
     let channel: any Channel
     let logger: Logger
 
@@ -63,9 +65,9 @@ struct Connection {
                     return error
                 }
             }
-            group.addTask { [runtime] in
+            group.addTask { [runtime, authorization] in
                 var sender = Sender(runtime: runtime, inbox: inbox, clock: clock, outbound: outbound, logger: logger)
-                await sender.run(parameters: parameters)
+                await sender.run(parameters: parameters, authorization: authorization)
                 return nil
             }
             group.addTask {
@@ -111,10 +113,24 @@ struct Sender {
         case closed
     }
 
-    mutating func run(parameters: [(String, String)]) async {
+    /// What the connection's token may read (all sources when auth is off).
+    var grant: TokenTable.Grant = .allSources
+
+    mutating func run(parameters: [(String, String)], authorization: String?) async {
         var subscription: Subscription
         do {
-            subscription = try makeSubscription(try runtime.parser.parse(parameters: parameters), paused: false)
+            let query = try runtime.parser.parse(parameters: parameters)
+            if let tokens = runtime.tokens {
+                guard let token = BearerToken.from(authorization) ?? query.token, let g = tokens.authorize(token) else {
+                    logger.notice("refused a WebSocket without a valid token")
+                    try? await write(runtime.writer.error(QueryError(code: "unauthorized", param: "token",
+                        message: "this server needs a token: send Authorization: Bearer TOKEN, or token=TOKEN in the URL")))
+                    try? await outbound.close(.policyViolation, reason: "unauthorized")
+                    return
+                }
+                grant = g
+            }
+            subscription = try makeSubscription(query, paused: false)
         } catch {
             await reject(error)
             return
@@ -165,11 +181,16 @@ struct Sender {
     }
 
     private func makeSubscription(_ query: Query, paused: Bool) throws(QueryError) -> Subscription {
+        var readable = runtime.sources
+        if case .sources(let names) = grant { readable = readable.filter { names.contains($0.name) } }
         var selected: [SourceHandle] = []
         for name in query.sources {
             guard let s = runtime.source(named: name) else {
-                let known = runtime.sources.map(\.name).joined(separator: ", ")
+                let known = readable.map(\.name).joined(separator: ", ")
                 throw QueryError(param: "source", message: "unknown source \(JSONString.quoted(name)); configured: \(known)")
+            }
+            guard readable.contains(where: { $0 === s }) else {
+                throw QueryError(code: "forbidden", param: "source", message: "this token may not read \(JSONString.quoted(name))")
             }
             selected.append(s)
         }
@@ -177,12 +198,12 @@ struct Sender {
             if let file = selected.first(where: { $0.kind != .journald }) {
                 throw QueryError(param: journalParam, message: "\(journalParam) applies to journal sources only; \(file.name) is a \(file.kind.rawValue) source")
             }
-            if selected.isEmpty { selected = runtime.sources.filter { $0.kind == .journald } }
+            if selected.isEmpty { selected = readable.filter { $0.kind == .journald } }
             if selected.isEmpty {
                 throw QueryError(param: journalParam, message: "\(journalParam) applies to journal sources only, and none is configured")
             }
         }
-        if selected.isEmpty { selected = runtime.sources }
+        if selected.isEmpty { selected = readable }
         for point in query.since where !selected.contains(where: { $0.name == point.source }) {
             throw QueryError(param: "since", message: "since names \(JSONString.quoted(point.source)), which is not a selected source")
         }
@@ -193,7 +214,7 @@ struct Sender {
         let e = (error as? QueryError) ?? QueryError(param: nil, message: "\(error)")
         logger.info("rejected query", metadata: ["param": "\(e.param ?? "-")", "message": "\(e.message)"])
         try? await write(runtime.writer.error(e))
-        try? await outbound.close(.policyViolation, reason: "bad query")
+        try? await outbound.close(.policyViolation, reason: e.code == "forbidden" ? "forbidden" : "bad query")
     }
 
     private func handle(_ text: String, subscription: inout Subscription) async throws {

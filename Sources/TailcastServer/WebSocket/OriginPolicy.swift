@@ -1,0 +1,9 @@
+/// Which browser origins may open a WebSocket: the server's own (the Origin names the Host the
+/// request was sent to), those listed in `allowed_origins`, or any with `"*"`.
+enum OriginPolicy {
+    static func allows(origin: String, host: String?, allowed: [String]) -> Bool {
+        if allowed.contains("*") || allowed.contains(origin) { return true }
+        guard let host, !host.isEmpty else { return false }
+        return origin == "http://" + host || origin == "https://" + host
+    }
+}
