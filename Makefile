@@ -11,7 +11,7 @@ BUILD_PKGS := pkg-config libpcre2-dev libsystemd-dev
 TEST_PKGS := logrotate curl procps chromium chromium-driver
 PY_PKGS := pytest websockets selenium
 
-.PHONY: all deps deps-build deps-test build release run test unit e2e bench clean
+.PHONY: all deps deps-build deps-test build release run test unit e2e bench deb deb-test clean
 
 all: build
 
@@ -45,6 +45,7 @@ run: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	bash packaging/check-unit.sh
 	$(MAKE) e2e
 
 e2e: deps-test
@@ -59,6 +60,19 @@ bench: deps
 	bash Benchmarks/scan.sh
 	bash Benchmarks/journal.sh
 	bash Benchmarks/load.sh all
+
+# Debian package (static Swift runtime) in dist/, checked with lintian when it is installed.
+deb: deps-build
+	@dpkg -s lintian >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq lintian; }
+	bash packaging/build-deb.sh
+
+# Installs the package, runs it, and purges it.
+deb-test: deb
+	$(SUDO) dpkg -i dist/tailcast_0.1.0_$$(dpkg --print-architecture).deb
+	tailcast --version
+	tailcast check-config /etc/tailcast/tailcast.toml
+	$(SUDO) dpkg --purge tailcast
+	@! dpkg -s tailcast >/dev/null 2>&1 && [ ! -e /etc/tailcast/tailcast.toml ] && echo "deb-test: installed, ran and purged cleanly"
 
 clean:
 	rm -rf .build $(VENV)
