@@ -20,6 +20,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// Origins (`scheme://host[:port]`) allowed to open WebSockets besides the server's own;
     /// `"*"` allows any.
     public var allowedOrigins: [String] = []
+    /// A connection must send its complete request head (HTTP or WebSocket upgrade) within this.
+    public var handshakeTimeoutMillis = 10_000
+    /// Where file sources save their positions, so that a restart loses and repeats nothing.
+    public var stateDir: String?
 
     public init() {}
 }

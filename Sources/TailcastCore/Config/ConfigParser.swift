@@ -115,6 +115,12 @@ public enum ConfigParser {
         case "max_frame_bytes": if let n = int(e, 4096...(16 << 20), errors: &errors) { s.maxFrameBytes = n }
         case "max_patterns": if let n = int(e, 1...256, errors: &errors) { s.maxPatterns = n }
         case "max_pattern_bytes": if let n = int(e, 16...65_536, errors: &errors) { s.maxPatternBytes = n }
+        case "handshake_timeout_ms": if let n = int(e, 100...600_000, errors: &errors) { s.handshakeTimeoutMillis = n }
+        case "state_dir":
+            guard let text = string(e, errors: &errors) else { return }
+            if text.hasPrefix("/") { s.stateDir = text } else {
+                errors.append(ConfigError(line: e.line, key: e.key, message: "state_dir must be an absolute path"))
+            }
         case "allowed_origins":
             switch e.value {
             case .array(let items):
@@ -138,7 +144,7 @@ public enum ConfigParser {
             }
             s.slowConsumer = p
         default:
-            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allowed_origins, heartbeat_ms, listen, max_connections, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
+            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allowed_origins, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
         }
     }
 

@@ -20,6 +20,8 @@ public struct LineSplitter: Sendable {
 
     /// `true` when a partial line is held.
     public var hasPartialLine: Bool { !carry.isEmpty }
+    /// Bytes read but not yet handed out as a line (`nil` while discarding the rest of a cut line).
+    public var heldBytes: Int? { discarding ? nil : carry.count }
 
     /// Drops any held partial line and discard state (after a truncation, say).
     public mutating func reset() {

@@ -17,6 +17,8 @@ public struct ServerRuntime: Sendable {
     public let writer = EnvelopeWriter()
     public let parser: QueryParser
     public let logger: Logger
+    /// Positions saved by the previous run (with `state_dir`).
+    public let savedPositions: [String: SavedPosition]
     /// The bearer tokens, when `[auth]` is configured.
     public let tokens: TokenTable?
 
@@ -29,10 +31,15 @@ public struct ServerRuntime: Sendable {
         let metrics = PipelineMetrics(factory: PrometheusMetricsFactory(registry: registry))
         self.metrics = metrics
         let epoch = Self.newEpoch()
+        let saved = config.server.stateDir.map { SavedPositions(directory: $0).load() } ?? [:]
+        self.savedPositions = saved
         self.sources = config.sources.map { s in
-            SourceHandle(name: s.name, kind: s.kind, path: s.path ?? s.journal?.directory, epoch: epoch,
-                         ring: LineRing(maxLines: s.limits.ringLines, maxBytes: s.limits.ringBytes),
-                         metrics: metrics.forSource(s.name))
+            // A file source with a saved position continues its epoch and numbering.
+            let resume = s.kind == .file ? saved[s.name] : nil
+            return SourceHandle(name: s.name, kind: s.kind, path: s.path ?? s.journal?.directory, epoch: resume?.epoch ?? epoch,
+                                ring: LineRing(maxLines: s.limits.ringLines, maxBytes: s.limits.ringBytes,
+                                               firstSeq: resume?.nextSeq ?? 1),
+                                metrics: metrics.forSource(s.name))
         }
         self.hub = ConnectionHub(limit: config.server.maxConnections)
         self.parser = QueryParser(maxPatterns: config.server.maxPatterns, maxPatternBytes: config.server.maxPatternBytes)

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -47,12 +48,20 @@ public struct TailcastServer: Sendable {
         }
         let server = runtime.config.server
         let heartbeat = Duration.milliseconds(server.heartbeatMillis)
+        let wsResponder = wsRouter.buildResponder()
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: .milliseconds(Int64(server.handshakeTimeoutMillis) * 6)),
+            ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: heartbeat), closeTimeout: .seconds(5)))
+        let handshakeTimeout = TimeAmount.milliseconds(Int64(server.handshakeTimeoutMillis))
+        let serverBuilder = HTTPServerBuilder { responder in
+            GuardedChildChannel(
+                base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: wsResponder,
+                                                   configuration: channelConfiguration),
+                timeout: handshakeTimeout, maxHeadBytes: 32 << 10)
+        }
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: wsRouter,
-                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: heartbeat),
-                                               closeTimeout: .seconds(5)))),
+            server: serverBuilder,
             configuration: .init(address: .hostname(server.host, port: server.port), serverName: "tailcast"),
             services: [supervisor],
             onServerRunning: onServerRunning,

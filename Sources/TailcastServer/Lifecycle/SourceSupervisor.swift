@@ -17,9 +17,11 @@ public struct SourceSupervisor: Service {
             guard config.kind == .file, let path = config.path, let handle = runtime.source(named: config.name) else { return nil }
             return (handle, FileSourceSettings(path: path, initialLines: config.limits.initialLines,
                                                maxLineBytes: config.limits.maxLineBytes,
-                                               rotateWaitMillis: config.limits.rotateWaitMillis))
+                                               rotateWaitMillis: config.limits.rotateWaitMillis,
+                                               saved: runtime.savedPositions[config.name]))
         }
-        fileThread = files.isEmpty ? nil : try FileTailThread(sources: files, logger: runtime.logger)
+        let store = runtime.config.server.stateDir.map { SavedPositions(directory: $0) }
+        fileThread = files.isEmpty ? nil : try FileTailThread(sources: files, logger: runtime.logger, store: store)
         var journals: [JournalThread] = []
         for config in runtime.config.sources where config.kind == .journald {
             guard let handle = runtime.source(named: config.name), let settings = config.journal else { continue }

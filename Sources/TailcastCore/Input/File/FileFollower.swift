@@ -53,9 +53,14 @@ struct FileFollower {
     /// For a glob member whose file was already read up to here under another name.
     private var resumeOffset: Int64?
 
+    /// A position saved by an earlier run: the first look continues from it when the file is
+    /// the same one, and reports a rotation or truncation when it is not.
+    private var saved: SavedPosition?
+
     init(index: Int, writer: SourceWriter, settings: FileSourceSettings, globMember: Bool = false, firstLook: Bool = true,
-         resumeOffset: Int64? = nil) {
+         resumeOffset: Int64? = nil, saved: SavedPosition? = nil) {
         self.resumeOffset = resumeOffset
+        self.saved = saved
         self.index = index
         self.source = writer.source
         self.writer = writer
@@ -138,7 +143,22 @@ struct FileFollower {
         switch decision {
         case .keep, .waitForReturn:
             break
-        case .open(let atEnd, let event):
+        case .open(var atEnd, var event):
+            if let saved, firstLook, let st = try? FileStat.of(path: settings.path).get() {
+                let same = st.identity == FileIdentity(device: saved.device, inode: saved.inode)
+                if same, st.size >= saved.offset {
+                    resumeOffset = saved.offset
+                    logger.info("continuing from the saved position", metadata: ["source": "\(source.name)", "offset": "\(saved.offset)"])
+                } else {
+                    // Changed while the server was down: as on a live rotation or truncation.
+                    atEnd = false
+                    event = nil
+                    report(same ? .truncated : .rotated,
+                           "\(settings.path): \(same ? "truncated" : "replaced") while tailcast was stopped; reading it from its start",
+                           logger: logger)
+                }
+                self.saved = nil
+            }
             if openPath(atEnd: atEnd, now: now, watches: &watches, logger: logger) {
                 if let event {
                     report(event, "\(settings.path): file is back, following it from its start", logger: logger)
@@ -184,6 +204,7 @@ struct FileFollower {
             current = file
         }
         flush()
+        if ownsSourceState { recordCheckpoint() }
 
         var deadline: Int64?
         for f in draining {
@@ -197,11 +218,42 @@ struct FileFollower {
         return deadline
     }
 
+    /// (seq, offset) pairs of the open file after recent publishes, oldest first, reaching back
+    /// about `initial_lines` lines: a restart re-reads from the oldest, so the lines a client may
+    /// not have received before the stop are numbered and held again, identically.
+    private var checkpoints: [(seq: UInt64, offset: Int64)] = []
+    private var checkpointFile: FileIdentity?
+
+    /// The position to save: the open file, and a line boundary about `initial_lines` lines back
+    /// with the `seq` of the line that starts there.
+    var position: (identity: FileIdentity, offset: Int64, seq: UInt64)? {
+        guard let f = current, f.identity == checkpointFile, let first = checkpoints.first else { return nil }
+        return (f.identity, first.offset, first.seq)
+    }
+
+    private mutating func recordCheckpoint() {
+        guard let f = current, let held = f.splitter.heldBytes else { return }
+        if checkpointFile != f.identity {
+            checkpoints.removeAll()
+            checkpointFile = f.identity
+        }
+        let next = source.ring.bounds.next
+        let offset = f.offset - Int64(held)
+        if let last = checkpoints.last, last.seq == next { return }
+        checkpoints.append((next, offset))
+        let keep = UInt64(max(1, settings.initialLines))
+        while checkpoints.count > 1, next - checkpoints[1].seq >= keep { checkpoints.removeFirst() }
+    }
+
     /// Closes every file (shutdown), publishing held partial lines.
-    mutating func stop(watches: inout WatchTable) {
+    mutating func stop(watches: inout WatchTable, keepPartialLine: Bool = false) {
         for var f in draining { close(&f, watches: &watches) }
         draining.removeAll()
-        if var f = current { close(&f, watches: &watches) }
+        if var f = current {
+            // With a saved position the next run reads the partial line whole: do not emit it now.
+            if keepPartialLine { f.splitter.reset() }
+            close(&f, watches: &watches)
+        }
         current = nil
         flush()
         if let wd = directoryWatch { watches.unwatch(wd, owner: index) }

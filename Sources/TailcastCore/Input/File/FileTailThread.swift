@@ -15,6 +15,7 @@ import Synchronization
 public final class FileTailThread: Sendable {
     private let sources: [(SourceHandle, FileSourceSettings)]
     private let logger: Logger
+    private let store: SavedPositions?
     private let stopFD: Int32
     private let stopWriteFD: Int32
     /// `started`, then `stopped`: `stop()` waits for the thread only if it was started.
@@ -24,9 +25,10 @@ public final class FileTailThread: Sendable {
     /// The longest the thread sleeps without looking at the paths.
     static let safetyNetMillis: Int64 = 1000
 
-    public init(sources: [(SourceHandle, FileSourceSettings)], logger: Logger) throws(SourceError) {
+    public init(sources: [(SourceHandle, FileSourceSettings)], logger: Logger, store: SavedPositions? = nil) throws(SourceError) {
         self.sources = sources
         self.logger = logger
+        self.store = store
         var fds: [Int32] = [0, 0]
         guard tailcast_pipe2(&fds, Int32(O_CLOEXEC | O_NONBLOCK)) == 0 else {
             throw SourceError(source: "-", path: nil, errno: errno, message: "pipe2 failed")
@@ -51,8 +53,9 @@ public final class FileTailThread: Sendable {
         let logger = self.logger
         let stopFD = self.stopFD
         let done = self.done
+        let store = self.store
         let thread = Thread {
-            var loop = FileTailLoop(sources: sources, inotify: inotify, stopFD: stopFD, logger: logger)
+            var loop = FileTailLoop(sources: sources, inotify: inotify, stopFD: stopFD, logger: logger, store: store)
             loop.run()
             done.signal()
         }
@@ -90,8 +93,15 @@ struct FileTailLoop {
     private let logger: Logger
     private var nextID = 0
     private var deadlines: [Int: Int64] = [:]
+    private let store: SavedPositions?
+    private var lastSaved: [String: SavedPosition] = [:]
 
-    init(sources: [(SourceHandle, FileSourceSettings)], inotify: Inotify, stopFD: Int32, logger: Logger) {
+    /// How often positions are saved (and at stop).
+    static let saveNanos: Int64 = 2_000_000_000
+
+    init(sources: [(SourceHandle, FileSourceSettings)], inotify: Inotify, stopFD: Int32, logger: Logger,
+         store: SavedPositions? = nil) {
+        self.store = store
         self.inotify = inotify
         self.watches = WatchTable(inotify: inotify)
         self.stopFD = stopFD
@@ -102,7 +112,7 @@ struct FileTailLoop {
             if GlobWatch.isPattern(settings.path) {
                 globs[id] = GlobWatch(id: id, writer: writer, settings: settings)
             } else {
-                followers[id] = FileFollower(index: id, writer: writer, settings: settings)
+                followers[id] = FileFollower(index: id, writer: writer, settings: settings, saved: settings.saved)
             }
         }
     }
@@ -122,8 +132,13 @@ struct FileTailLoop {
         var dirty = Set(followers.keys)
         var dirtyGlobs = Set(globs.keys)
         var lastSweep = monotonicNanos()
+        var lastSave = lastSweep
         while true {
             let now = monotonicNanos()
+            if store != nil, now - lastSave >= Self.saveNanos {
+                savePositions()
+                lastSave = now
+            }
             if now - lastSweep >= Self.sweepNanos {
                 dirty.formUnion(followers.keys)
                 dirtyGlobs.formUnion(globs.keys)
@@ -190,9 +205,28 @@ struct FileTailLoop {
                 }
             }
         }
-        for id in followers.keys { followers[id]?.stop(watches: &watches) }
+        savePositions()
+        for id in followers.keys { followers[id]?.stop(watches: &watches, keepPartialLine: store != nil) }
         for g in globs.values { g.stop(watches: &watches) }
         inotify.close()
+    }
+
+    /// Writes each plain file source's position (all its lines are published between checks).
+    private mutating func savePositions() {
+        guard let store else { return }
+        var positions = lastSaved
+        for f in followers.values where f.ownsSourceState {
+            guard let p = f.position else { continue }
+            let source = f.source
+            positions[source.name] = SavedPosition(epoch: source.epoch, nextSeq: p.seq,
+                                                   device: p.identity.device, inode: p.identity.inode, offset: p.offset)
+        }
+        guard positions != lastSaved else { return }
+        if let problem = store.save(positions) {
+            logger.error("cannot save positions to state_dir", metadata: ["error": "\(problem)"])
+        } else {
+            lastSaved = positions
+        }
     }
 
     /// Looks for new files of glob `id`; returns the ids of followers to check now.
