@@ -20,6 +20,7 @@ start_tailcast() {  # $1 file, $2 extra config
 [server]
 listen = "127.0.0.1:$port"
 max_connections = 20000
+max_connections_per_address = 20000
 $2
 [[source]]
 name = "bench"

@@ -122,7 +122,13 @@ struct Serve: AsyncParsableCommand {
             tokens = try TokensFile.load(auth.tokensFile)
             logger.notice("auth on", metadata: ["tokens": "\(tokens?.count ?? 0)", "file": "\(auth.tokensFile)"])
         }
-        let server = TailcastServer(config: cfg, logger: logger, tokens: tokens)
+        let server: TailcastServer
+        do {
+            server = try TailcastServer(config: cfg, logger: logger, tokens: tokens)
+        } catch {
+            for e in error.errors { printError("tailcast: \(e.message)") }
+            throw ExitCode(1)
+        }
         let names = cfg.sources.map(\.name).joined(separator: ",")
         let group: ServiceGroupRunner
         do {

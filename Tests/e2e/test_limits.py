@@ -50,3 +50,33 @@ def test_oversized_request_head_gets_431(tailcast, workdir: Path):
     s.close()
     assert head.startswith(b"HTTP/1.1 431"), head
     assert http_get(srv.port, "/healthz")[0] == 200
+
+
+def test_per_address_limit_and_closing_log_line(tailcast, workdir: Path):
+    from conftest import run, ws_open, WSClient
+
+    log = workdir / "app.log"
+    append_lines(log, ["x"])
+    srv = tailcast(sources=[{"name": "app", "kind": "file", "path": str(log)}],
+                   server={"max_connections_per_address": 2})
+
+    async def scenario():
+        a = await ws_open(srv)
+        b = await ws_open(srv, "q=hello")
+        c = await WSClient.open(srv.ws_url(""), expect_hello=False)
+        code = await c.wait_closed(10)
+        assert code == 1013
+        err = c.of_type("error")
+        assert err and err[0]["code"] == "too_many_connections"
+        append_lines(log, ["hello world"])
+        await b.until(lambda c: "hello world" in c.texts(), 10, "line")
+        await b.close()
+        # A slot is free again.
+        d = await ws_open(srv)
+        await d.close()
+        await a.close()
+
+    run(scenario())
+    from conftest import wait_for
+    wait_for(lambda: "lines_sent=1" in srv.stderr_text() and "q=hello" in srv.stderr_text(), 10,
+             "one structured line per connection at close")

@@ -13,6 +13,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var heartbeatMillis = 15_000
     public var writeTimeoutMillis = 30_000
     public var maxConnections = 1024
+    /// Open WebSockets from one client address at most.
+    public var maxConnectionsPerAddress = 256
     public var maxFrameBytes = 65_536
     public var slowConsumer = SlowConsumerPolicy.drop
     public var maxPatterns = 16
@@ -26,6 +28,19 @@ public struct ServerSettings: Sendable, Equatable {
     public var stateDir: String?
 
     public init() {}
+}
+
+/// The `[tls]` table: serve HTTPS and WSS.
+public struct TLSSettings: Sendable, Equatable {
+    /// PEM certificate chain.
+    public var certificate: String
+    /// PEM private key.
+    public var key: String
+
+    public init(certificate: String, key: String) {
+        self.certificate = certificate
+        self.key = key
+    }
 }
 
 /// The `[auth]` table.
@@ -85,6 +100,7 @@ public struct Config: Sendable, Equatable {
     public var defaults = SourceLimits()
     public var sources: [SourceConfig] = []
     public var auth: AuthSettings?
+    public var tls: TLSSettings?
 
     public init() {}
 }

@@ -23,6 +23,27 @@ public enum ConfigParser {
                 for e in table.entries { applyServer(e, to: &config.server, errors: &errors) }
             case ("defaults", false):
                 break
+            case ("tls", false):
+                var cert: String?
+                var key: String?
+                for e in table.entries {
+                    switch e.key {
+                    case "cert", "key":
+                        guard let v = string(e, errors: &errors) else { continue }
+                        guard v.hasPrefix("/") else {
+                            errors.append(ConfigError(line: e.line, key: e.key, message: "\(e.key) must be an absolute path to a PEM file"))
+                            continue
+                        }
+                        if e.key == "cert" { cert = v } else { key = v }
+                    default:
+                        errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [tls]; known: cert, key"))
+                    }
+                }
+                if let cert, let key {
+                    config.tls = TLSSettings(certificate: cert, key: key)
+                } else {
+                    errors.append(ConfigError(line: table.line, key: cert == nil ? "cert" : "key", message: "[tls] needs both cert and key (PEM files)"))
+                }
             case ("auth", false):
                 var file: String?
                 var protect = true
@@ -60,7 +81,7 @@ public enum ConfigParser {
             case ("source", false):
                 errors.append(ConfigError(line: table.line, message: "sources are [[source]] tables (double brackets)"))
             default:
-                errors.append(ConfigError(line: table.line, key: table.name, message: "unknown table [\(table.name)]; tables are [server], [defaults], [auth] and [[source]]"))
+                errors.append(ConfigError(line: table.line, key: table.name, message: "unknown table [\(table.name)]; tables are [server], [defaults], [auth], [tls] and [[source]]"))
             }
         }
         if !errors.isEmpty {
@@ -112,6 +133,7 @@ public enum ConfigParser {
         case "heartbeat_ms": if let n = int(e, 100...3_600_000, errors: &errors) { s.heartbeatMillis = n }
         case "write_timeout_ms": if let n = int(e, 100...3_600_000, errors: &errors) { s.writeTimeoutMillis = n }
         case "max_connections": if let n = int(e, 1...1_000_000, errors: &errors) { s.maxConnections = n }
+        case "max_connections_per_address": if let n = int(e, 1...1_000_000, errors: &errors) { s.maxConnectionsPerAddress = n }
         case "max_frame_bytes": if let n = int(e, 4096...(16 << 20), errors: &errors) { s.maxFrameBytes = n }
         case "max_patterns": if let n = int(e, 1...256, errors: &errors) { s.maxPatterns = n }
         case "max_pattern_bytes": if let n = int(e, 16...65_536, errors: &errors) { s.maxPatternBytes = n }
@@ -144,7 +166,7 @@ public enum ConfigParser {
             }
             s.slowConsumer = p
         default:
-            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allowed_origins, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
+            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allowed_origins, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_connections_per_address, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
         }
     }
 

@@ -36,6 +36,9 @@ public struct Subscription {
     public private(set) var lostLinesToSlowness = false
     /// Set when the last poll filled its frame and lines are still waiting.
     public private(set) var isLagging = false
+    /// Lines sent and lines reported lost so far, for the connection's closing log line.
+    public private(set) var linesSentTotal = 0
+    public private(set) var linesDroppedTotal = 0
 
     /// Lines read from a ring per lock acquisition.
     static let readChunk = 4096
@@ -139,6 +142,7 @@ public struct Subscription {
             frame = nil
         }
         for i in cursors.indices where cursors[i].sent > 0 {
+            linesSentTotal += cursors[i].sent
             cursors[i].source.metrics.linesSent.increment(by: Int64(cursors[i].sent))
             cursors[i].sent = 0
         }
@@ -161,6 +165,7 @@ public struct Subscription {
                 Self.flush(&frame, into: &out)
                 out.append(writer.dropped(source: source.name, range: gap, reason: reason))
                 source.metrics.dropped(reason).increment(by: Int64(gap.count))
+                linesDroppedTotal += gap.count
                 if reason == .slowConsumer { lostLinesToSlowness = true }
                 cursors[ci].afterRemaining = 0
             }

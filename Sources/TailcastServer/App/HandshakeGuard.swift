@@ -85,7 +85,8 @@ struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let guardHandler = HandshakeGuard(timeout: timeout, maxHeadBytes: maxHeadBytes, logger: logger)
         do {
-            try channel.pipeline.syncOperations.addHandler(guardHandler, position: .first)
+            // After a TLS handler when there is one (it sees the decrypted bytes), before HTTP.
+            try channel.pipeline.syncOperations.addHandler(guardHandler, position: .last)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

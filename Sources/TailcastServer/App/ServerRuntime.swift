@@ -1,4 +1,5 @@
 import Logging
+import NIOSSL
 import Prometheus
 import TailcastCore
 #if canImport(Glibc)
@@ -19,10 +20,13 @@ public struct ServerRuntime: Sendable {
     public let logger: Logger
     /// Positions saved by the previous run (with `state_dir`).
     public let savedPositions: [String: SavedPosition]
+    /// The TLS configuration, when `[tls]` is configured (loaded by the command).
+    public let tlsConfiguration: TLSConfiguration?
     /// The bearer tokens, when `[auth]` is configured.
     public let tokens: TokenTable?
 
-    public init(config: Config, logger: Logger, tokens: TokenTable? = nil) {
+    public init(config: Config, logger: Logger, tokens: TokenTable? = nil, tls: TLSConfiguration? = nil) {
+        self.tlsConfiguration = tls
         self.config = config
         self.logger = logger
         self.tokens = tokens
@@ -41,7 +45,7 @@ public struct ServerRuntime: Sendable {
                                                firstSeq: resume?.nextSeq ?? 1),
                                 metrics: metrics.forSource(s.name))
         }
-        self.hub = ConnectionHub(limit: config.server.maxConnections)
+        self.hub = ConnectionHub(limit: config.server.maxConnections, perAddressLimit: config.server.maxConnectionsPerAddress)
         self.parser = QueryParser(maxPatterns: config.server.maxPatterns, maxPatternBytes: config.server.maxPatternBytes)
     }
 

@@ -1,5 +1,7 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -11,8 +13,18 @@ import TailcastCore
 public struct TailcastServer: Sendable {
     public let runtime: ServerRuntime
 
-    public init(config: Config, logger: Logger, tokens: TokenTable? = nil) {
-        runtime = ServerRuntime(config: config, logger: logger, tokens: tokens)
+    public init(config: Config, logger: Logger, tokens: TokenTable? = nil) throws(ConfigErrors) {
+        var tls: TLSConfiguration?
+        if let settings = config.tls {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(settings.certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: settings.key, format: .pem)
+                tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            } catch {
+                throw ConfigErrors([ConfigError(line: 0, key: "tls", message: "[tls] cannot load \(settings.certificate) / \(settings.key): \(error)")])
+            }
+        }
+        runtime = ServerRuntime(config: config, logger: logger, tokens: tokens, tls: tls)
     }
 
     /// The HTTP and WebSocket application.
@@ -53,11 +65,14 @@ public struct TailcastServer: Sendable {
             http1: .init(idleTimeout: .milliseconds(Int64(server.handshakeTimeoutMillis) * 6)),
             ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: heartbeat), closeTimeout: .seconds(5)))
         let handshakeTimeout = TimeAmount.milliseconds(Int64(server.handshakeTimeoutMillis))
+        let tls = runtime.tlsConfiguration
         let serverBuilder = HTTPServerBuilder { responder in
-            GuardedChildChannel(
+            let guarded = GuardedChildChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: wsResponder,
                                                    configuration: channelConfiguration),
                 timeout: handshakeTimeout, maxHeadBytes: 32 << 10)
+            if let tls { return try TLSChannel(guarded, tlsConfiguration: tls) }
+            return guarded
         }
         return Application(
             router: router,

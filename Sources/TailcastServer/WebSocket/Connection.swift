@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -36,12 +37,20 @@ struct Connection {
                 message: "the server has reached max_connections (\(settings.maxConnections)); try again later"))))
             try? await outbound.close(.unknown(1013), reason: "too many connections")
             return
+        case .fullForAddress:
+            runtime.metrics.connectionsRejected.increment()
+            try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: runtime.writer.error(
+                code: "too_many_connections",
+                message: "this address has reached max_connections_per_address (\(settings.maxConnectionsPerAddress)); try again later"))))
+            try? await outbound.close(.unknown(1013), reason: "too many connections from this address")
+            return
         case .shuttingDown:
             try? await outbound.close(.goingAway, reason: "server shutting down")
             return
         }
         runtime.metrics.connections.increment()
         let clock = ConnectionClock()
+        let tally = ConnectionTally()
         let started = ConnectionClock.now()
         let parameters = self.parameters
         let channel = self.channel
@@ -66,7 +75,7 @@ struct Connection {
                 }
             }
             group.addTask { [runtime, authorization] in
-                var sender = Sender(runtime: runtime, inbox: inbox, clock: clock, outbound: outbound, logger: logger)
+                var sender = Sender(runtime: runtime, inbox: inbox, clock: clock, tally: tally, outbound: outbound, logger: logger)
                 await sender.run(parameters: parameters, authorization: authorization)
                 return nil
             }
@@ -93,7 +102,14 @@ struct Connection {
         await runtime.hub.leave(inbox)
         runtime.metrics.connections.decrement()
         let seconds = Double(ConnectionClock.now() - started) / 1e9
-        logger.info("connection closed", metadata: ["duration_s": "\(Int(seconds))"])
+        let query = parameters.filter { $0.0 != "token" }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        logger.info("connection closed", metadata: [
+            "client": "\(channel.remoteAddress.map { "\($0)" } ?? "?")",
+            "query": "\(query)",
+            "duration_s": "\(String(format: "%.1f", seconds))",
+            "lines_sent": "\(tally.linesSent)",
+            "lines_dropped": "\(tally.linesDropped)",
+        ])
         if let inboundError { throw inboundError }
     }
 }
@@ -103,6 +119,7 @@ struct Sender {
     let runtime: ServerRuntime
     let inbox: ConnectionInbox
     let clock: ConnectionClock
+    let tally: ConnectionTally
     let outbound: WebSocketOutboundWriter
     let logger: Logger
 
@@ -136,7 +153,10 @@ struct Sender {
             return
         }
         subscription.register(inbox.doorbell)
-        defer { subscription.unregister(inbox.doorbell) }
+        defer {
+            subscription.unregister(inbox.doorbell)
+            tally.add(sent: subscription.linesSentTotal, dropped: subscription.linesDroppedTotal)
+        }
         var lagging = false
         defer { if lagging { runtime.metrics.readersLagging.decrement() } }
         do {
@@ -241,6 +261,7 @@ struct Sender {
                 let query = try runtime.parser.parse(message: message)
                 let next = try makeSubscription(query, paused: subscription.isPaused)
                 subscription.unregister(inbox.doorbell)
+                tally.add(sent: subscription.linesSentTotal, dropped: subscription.linesDroppedTotal)
                 subscription = next
                 subscription.register(inbox.doorbell)
                 try await write(runtime.writer.hello(sources: subscription.sources, query: subscription.query,

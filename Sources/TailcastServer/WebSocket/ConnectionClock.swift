@@ -43,3 +43,17 @@ enum DispatchTimeShim {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }
+
+/// What a connection did, for the one structured log line written when it closes.
+final class ConnectionTally: Sendable {
+    private let sent = Atomic<Int>(0)
+    private let dropped = Atomic<Int>(0)
+
+    func add(sent s: Int, dropped d: Int) {
+        sent.add(s, ordering: .relaxed)
+        dropped.add(d, ordering: .relaxed)
+    }
+
+    var linesSent: Int { sent.load(ordering: .relaxed) }
+    var linesDropped: Int { dropped.load(ordering: .relaxed) }
+}

@@ -7,28 +7,43 @@ import TailcastCore
 /// tells every live one to close with 1001.
 public actor ConnectionHub {
     private let limit: Int
+    private let perAddressLimit: Int
+    private var perAddress: [String: Int] = [:]
     private var inboxes: [ObjectIdentifier: (inbox: ConnectionInbox, channel: any Channel)] = [:]
     private var draining = false
 
-    init(limit: Int) {
+    init(limit: Int, perAddressLimit: Int) {
         self.limit = limit
+        self.perAddressLimit = perAddressLimit
+    }
+
+    private static func address(of channel: any Channel) -> String {
+        channel.remoteAddress?.ipAddress ?? "?"
     }
 
     enum Admission {
         case admitted
         case full
+        case fullForAddress
         case shuttingDown
     }
 
     func admit(_ inbox: ConnectionInbox, channel: any Channel) -> Admission {
         if draining { return .shuttingDown }
         guard inboxes.count < limit else { return .full }
+        let address = Self.address(of: channel)
+        guard perAddress[address, default: 0] < perAddressLimit else { return .fullForAddress }
+        perAddress[address, default: 0] += 1
         inboxes[ObjectIdentifier(inbox)] = (inbox, channel)
         return .admitted
     }
 
     func leave(_ inbox: ConnectionInbox) {
-        inboxes[ObjectIdentifier(inbox)] = nil
+        if let entry = inboxes.removeValue(forKey: ObjectIdentifier(inbox)) {
+            let address = Self.address(of: entry.channel)
+            let n = perAddress[address, default: 1] - 1
+            perAddress[address] = n > 0 ? n : nil
+        }
     }
 
     /// Number of live connections.
