@@ -22,6 +22,8 @@ public struct ServerSettings: Sendable, Equatable {
     /// Origins (`scheme://host[:port]`) allowed to open WebSockets besides the server's own;
     /// `"*"` allows any.
     public var allowedOrigins: [String] = []
+    /// Path prefix of every route (`/logs`), for a reverse proxy that keeps its prefix; empty: none.
+    public var basePath = ""
     /// A connection must send its complete request head (HTTP or WebSocket upgrade) within this.
     public var handshakeTimeoutMillis = 10_000
     /// Where file sources save their positions, so that a restart loses and repeats nothing.

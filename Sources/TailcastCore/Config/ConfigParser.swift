@@ -138,6 +138,14 @@ public enum ConfigParser {
         case "max_patterns": if let n = int(e, 1...256, errors: &errors) { s.maxPatterns = n }
         case "max_pattern_bytes": if let n = int(e, 16...65_536, errors: &errors) { s.maxPatternBytes = n }
         case "handshake_timeout_ms": if let n = int(e, 100...600_000, errors: &errors) { s.handshakeTimeoutMillis = n }
+        case "base_path":
+            guard let text = string(e, errors: &errors) else { return }
+            let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
+            guard trimmed.isEmpty || (trimmed.hasPrefix("/") && !trimmed.contains("//") && !trimmed.contains("?")) else {
+                errors.append(ConfigError(line: e.line, key: e.key, message: "base_path is a path prefix like \"/logs\""))
+                return
+            }
+            s.basePath = trimmed
         case "state_dir":
             guard let text = string(e, errors: &errors) else { return }
             if text.hasPrefix("/") { s.stateDir = text } else {
@@ -166,7 +174,7 @@ public enum ConfigParser {
             }
             s.slowConsumer = p
         default:
-            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allowed_origins, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_connections_per_address, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
+            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allowed_origins, base_path, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_connections_per_address, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
         }
     }
 

@@ -34,16 +34,24 @@ public struct TailcastServer: Sendable {
     ) -> some ApplicationProtocol {
         let runtime = self.runtime
         let router = Router(context: TailcastRequestContext.self)
+        let basePath = runtime.config.server.basePath
         if let tokens = runtime.tokens {
-            router.add(middleware: TokenMiddleware(tokens: tokens, protectMetrics: runtime.config.auth?.protectMetrics ?? true))
+            router.add(middleware: TokenMiddleware(tokens: tokens, protectMetrics: runtime.config.auth?.protectMetrics ?? true,
+                                                   basePath: basePath))
         }
-        HealthRoutes.add(to: router, runtime: runtime)
-        SourceRoutes.add(to: router, runtime: runtime)
-        MetricsRoute.add(to: router, runtime: runtime)
-        UIRoutes.add(to: router)
+        // Everything under base_path (for a reverse proxy that keeps its prefix); health checks
+        // also at the root, where a proxy or orchestrator looks for them.
+        let routes = router.group(RouterPath(basePath.isEmpty ? "" : basePath))
+        HealthRoutes.add(to: routes, runtime: runtime)
+        if !basePath.isEmpty {
+            HealthRoutes.add(to: router.group(""), runtime: runtime)
+        }
+        SourceRoutes.add(to: routes, runtime: runtime)
+        MetricsRoute.add(to: routes, runtime: runtime)
+        UIRoutes.add(to: routes, basePath: basePath)
 
         let wsRouter = Router(context: TailcastRequestContext.self)
-        wsRouter.ws("/ws") { request, context in
+        wsRouter.ws(RouterPath(basePath + "/ws")) { request, context in
             // Cross-site WebSocket hijacking: a browser page of another origin may not connect.
             if let origin = request.headers[.origin], !OriginPolicy.allows(origin: origin, host: request.head.authority,
                                                                            allowed: runtime.config.server.allowedOrigins) {

@@ -3,7 +3,7 @@ import TailcastCore
 
 /// `/healthz` (liveness) and `/readyz` (every source following).
 enum HealthRoutes {
-    static func add(to router: Router<TailcastRequestContext>, runtime: ServerRuntime) {
+    static func add(to router: RouterGroup<TailcastRequestContext>, runtime: ServerRuntime) {
         router.get("/healthz") { _, _ in
             JSONResponse.make(.ok, #"{"status":"ok"}"#)
         }

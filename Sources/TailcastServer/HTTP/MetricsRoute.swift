@@ -3,7 +3,7 @@ import TailcastCore
 
 /// `/metrics` in the Prometheus text format.
 enum MetricsRoute {
-    static func add(to router: Router<TailcastRequestContext>, runtime: ServerRuntime) {
+    static func add(to router: RouterGroup<TailcastRequestContext>, runtime: ServerRuntime) {
         router.get("/metrics") { _, _ in
             var bytes: [UInt8] = []
             runtime.registry.emit(into: &bytes)

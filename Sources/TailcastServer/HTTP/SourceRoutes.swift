@@ -3,7 +3,7 @@ import TailcastCore
 
 /// `/api/sources`: every source with its kind, state, last `seq` and path.
 enum SourceRoutes {
-    static func add(to router: Router<TailcastRequestContext>, runtime: ServerRuntime) {
+    static func add(to router: RouterGroup<TailcastRequestContext>, runtime: ServerRuntime) {
         router.get("/api/sources") { _, _ in
             let items = runtime.sources.map { s -> String in
                 let state = s.state

@@ -9,10 +9,11 @@ struct TokenMiddleware: RouterMiddleware {
     typealias Context = TailcastRequestContext
     let tokens: TokenTable
     let protectMetrics: Bool
+    let basePath: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        let protected = path.hasPrefix("/api/") || (protectMetrics && path == "/metrics")
+        let protected = path.hasPrefix(basePath + "/api/") || (protectMetrics && path == basePath + "/metrics")
         guard protected else { return try await next(request, context) }
         if let token = BearerToken.from(request.headers[.authorization]), tokens.authorize(token) != nil {
             return try await next(request, context)

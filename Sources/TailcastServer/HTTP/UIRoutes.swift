@@ -8,12 +8,18 @@ import Hummingbird
 /// allows no inline script and no foreign origin.
 enum UIRoutes {
     static let contentSecurityPolicy = "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
-        + "style-src 'self'; script-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        + "style-src 'self'; script-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
         + "frame-ancestors 'none'; form-action 'none'"
 
-    static func add(to router: Router<TailcastRequestContext>) {
+    static func add(to router: RouterGroup<TailcastRequestContext>, basePath: String) {
         let files = loadFiles()
         for (name, data) in files {
+            var data = data
+            if name == "index.html", !basePath.isEmpty,
+               let html = String(data: data, encoding: .utf8) {
+                // The UI's URLs are relative: under a path prefix they resolve against it.
+                data = Data(html.replacingOccurrences(of: "<head>", with: "<head>\n<base href=\"\(basePath)/\">").utf8)
+            }
             let body = ByteBuffer(bytes: data)
             let type = contentType(of: name)
             let response = { @Sendable () -> Response in

@@ -337,7 +337,7 @@ function afterPick() {
 
 async function loadSources() {
   try {
-    const res = await fetch('/api/sources', { cache: 'no-store' });
+    const res = await fetch(new URL('api/sources', document.baseURI), { cache: 'no-store' });
     if (!res.ok) return;
     sources = await res.json();
     renderSources();

@@ -55,7 +55,9 @@ export class Connection {
   connect() {
     this.timer = 0;
     const since = this.since();
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?${this.wsQuery(since, this.token)}`;
+    // Relative to the page, so that the UI works under a reverse proxy's path prefix (base_path).
+    const base = new URL('.', document.baseURI).pathname;
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${base}ws?${this.wsQuery(since, this.token)}`;
     this.greeted = false;
     this.pending = [];
     this.resumedFrom = since;
