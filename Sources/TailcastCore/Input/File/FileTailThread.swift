@@ -1,13 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinux
 import Foundation
 import Logging
-import Synchronization
 
 /// The one thread that reads every file source: it owns the inotify descriptor and every file
-/// descriptor, and blocks in `poll` on inotify and a stop pipe.
+/// descriptor, and blocks in `poll` on inotify and its stop pipe.
 ///
 /// Promises: one thread whatever the number of files or clients; reacts to inotify at once and
 /// looks at every path at least once per second as a safety net; `stop()` returns after the
@@ -16,11 +14,7 @@ public final class FileTailThread: Sendable {
     private let sources: [(SourceHandle, FileSourceSettings)]
     private let logger: Logger
     private let store: SavedPositions?
-    private let stopFD: Int32
-    private let stopWriteFD: Int32
-    /// `started`, then `stopped`: `stop()` waits for the thread only if it was started.
-    private let phase = Mutex<(started: Bool, stopped: Bool)>((false, false))
-    private let done = DispatchSemaphore(value: 0)
+    private let thread: DedicatedThread
 
     /// The longest the thread sleeps without looking at the paths.
     static let safetyNetMillis: Int64 = 1000
@@ -29,55 +23,25 @@ public final class FileTailThread: Sendable {
         self.sources = sources
         self.logger = logger
         self.store = store
-        var fds: [Int32] = [0, 0]
-        guard tailcast_pipe2(&fds, Int32(O_CLOEXEC | O_NONBLOCK)) == 0 else {
-            throw SourceError(source: "-", path: nil, errno: errno, message: "pipe2 failed")
-        }
-        self.stopFD = fds[0]
-        self.stopWriteFD = fds[1]
+        self.thread = try DedicatedThread(name: "tailcast-files")
     }
 
     /// Starts the thread; the sources begin following at once.
     public func start() throws(SourceError) {
         let inotify = try Inotify()
-        let first = phase.withLock { p -> Bool in
-            if p.started || p.stopped { return false }
-            p.started = true
-            return true
-        }
-        guard first else {
-            inotify.close()
-            return
-        }
         let sources = self.sources
         let logger = self.logger
-        let stopFD = self.stopFD
-        let done = self.done
         let store = self.store
-        let thread = Thread {
+        let started = thread.start { stopFD in
             var loop = FileTailLoop(sources: sources, inotify: inotify, stopFD: stopFD, logger: logger, store: store)
             loop.run()
-            done.signal()
         }
-        thread.name = "tailcast-files"
-        thread.start()
+        if !started { inotify.close() }
     }
 
     /// Stops the thread and waits until it has closed its files. Idempotent.
     public func stop() {
-        let wasRunning = phase.withLock { p -> Bool? in
-            if p.stopped { return nil }
-            p.stopped = true
-            return p.started
-        }
-        guard let wasRunning else { return }
-        if wasRunning {
-            var one: UInt8 = 1
-            _ = write(stopWriteFD, &one, 1)
-            done.wait()
-        }
-        close(stopFD)
-        close(stopWriteFD)
+        thread.stop()
     }
 }
 

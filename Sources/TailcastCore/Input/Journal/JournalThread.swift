@@ -1,10 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinux
 import Foundation
 import Logging
-import Synchronization
 
 /// The thread that owns one journal handle for its whole life (as libsystemd requires) and
 /// feeds the source's ring: it blocks in `poll` on the journal's descriptor and a stop pipe,
@@ -17,58 +15,28 @@ public final class JournalThread: Sendable {
     private let source: SourceHandle
     private let settings: JournalSourceSettings
     private let logger: Logger
-    private let stopRead: Int32
-    private let stopWrite: Int32
-    private let phase = Mutex<(started: Bool, stopped: Bool)>((false, false))
-    private let done = DispatchSemaphore(value: 0)
+    private let thread: DedicatedThread
 
     public init(source: SourceHandle, settings: JournalSourceSettings, logger: Logger) throws(SourceError) {
         self.source = source
         self.settings = settings
         self.logger = logger
-        var fds: [Int32] = [0, 0]
-        guard tailcast_pipe2(&fds, Int32(O_CLOEXEC | O_NONBLOCK)) == 0 else {
-            throw SourceError(source: source.name, path: nil, errno: errno, message: "pipe2 failed")
-        }
-        stopRead = fds[0]
-        stopWrite = fds[1]
+        self.thread = try DedicatedThread(name: "tailcast-journal")
     }
 
     public func start() {
-        let first = phase.withLock { p -> Bool in
-            if p.started || p.stopped { return false }
-            p.started = true
-            return true
-        }
-        guard first else { return }
         let source = self.source
         let settings = self.settings
         let logger = self.logger
-        let stopFD = self.stopRead
-        let done = self.done
-        let thread = Thread {
+        thread.start { stopFD in
             var loop = JournalLoop(source: source, settings: settings, logger: logger, stopFD: stopFD)
             loop.run()
-            done.signal()
         }
-        thread.name = "tailcast-journal"
-        thread.start()
     }
 
+    /// Stops the thread and waits until the journal handle is closed. Idempotent.
     public func stop() {
-        let wasRunning = phase.withLock { p -> Bool? in
-            if p.stopped { return nil }
-            p.stopped = true
-            return p.started
-        }
-        guard let wasRunning else { return }
-        if wasRunning {
-            var one: UInt8 = 1
-            _ = write(stopWrite, &one, 1)
-            done.wait()
-        }
-        close(stopRead)
-        close(stopWrite)
+        thread.stop()
     }
 }
 
