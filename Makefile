@@ -47,6 +47,7 @@ test: deps
 	$(SWIFT) test --skip-build
 	bash packaging/check-unit.sh
 	$(MAKE) e2e
+	$(MAKE) deb-test
 
 e2e: deps-test
 	TAILCAST_BIN=$(CURDIR)/.build/debug/tailcast $(PY) -m pytest -q Tests/e2e

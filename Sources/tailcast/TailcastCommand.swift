@@ -80,30 +80,10 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "tailcast")
 
-        var cfg = try loadConfig()
-        for f in file {
-            let eq = f.firstIndex(of: "=")!
-            let name = String(f[..<eq])
-            var path = String(f[f.index(after: eq)...])
-            if !path.hasPrefix("/") { path = FileManager.default.currentDirectoryPath + "/" + path }
-            let source = SourceConfig(name: name, kind: .file, path: path, limits: cfg.defaults, line: 0)
-            if let i = cfg.sources.firstIndex(where: { $0.name == name }) {
-                cfg.sources[i] = source
-            } else {
-                cfg.sources.append(source)
-            }
-        }
-        for name in journal {
-            var settings = JournalSourceSettings()
-            settings.initialLines = cfg.defaults.initialLines
-            settings.maxLineBytes = cfg.defaults.maxLineBytes
-            let source = SourceConfig(name: name, kind: .journald, path: nil, limits: cfg.defaults, line: 0, journal: settings)
-            if let i = cfg.sources.firstIndex(where: { $0.name == name }) {
-                cfg.sources[i] = source
-            } else {
-                cfg.sources.append(source)
-            }
-        }
+        let configPath = resolvedConfigPath()
+        var cfg = Config()
+        if let configPath { cfg = try ConfigFile.load(configPath) }
+        cfg = applyOverrides(to: cfg)
         if let listen, case .success(let (host, port)) = ListenAddress.parse(listen) {
             cfg.server.host = host
             cfg.server.port = port
@@ -132,7 +112,14 @@ struct Serve: AsyncParsableCommand {
         let names = cfg.sources.map(\.name).joined(separator: ",")
         let group: ServiceGroupRunner
         do {
-            group = ServiceGroupRunner(try server.serviceGroup { channel in
+            let overrides = self
+            let reload: (@Sendable () throws -> Config)? = configPath.map { path in
+                { @Sendable in
+                    let text = try String(contentsOfFile: path, encoding: .utf8)
+                    return overrides.applyOverrides(to: try ConfigParser.parse(text))
+                }
+            }
+            group = ServiceGroupRunner(try server.serviceGroup(reload: reload) { channel in
                 logger.notice("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
                                                       "sources": "\(names)"])
             })
@@ -153,17 +140,47 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    private func loadConfig() throws -> Config {
-        var path = config
-        if path == nil {
-            for candidate in ["etc/tailcast.toml", "/etc/tailcast/tailcast.toml"]
-            where FileManager.default.isReadableFile(atPath: candidate) {
-                path = candidate
-                break
+    /// The config file: --config, else ./etc/tailcast.toml, else /etc/tailcast/tailcast.toml.
+    private func resolvedConfigPath() -> String? {
+        if let config { return config }
+        for candidate in ["etc/tailcast.toml", "/etc/tailcast/tailcast.toml"]
+        where FileManager.default.isReadableFile(atPath: candidate) {
+            return candidate.hasPrefix("/") ? candidate : FileManager.default.currentDirectoryPath + "/" + candidate
+        }
+        return nil
+    }
+
+    /// The command line's sources and address on top of a config (at start and on reload).
+    func applyOverrides(to base: Config) -> Config {
+        var cfg = base
+        for f in file {
+            let eq = f.firstIndex(of: "=")!
+            let name = String(f[..<eq])
+            var path = String(f[f.index(after: eq)...])
+            if !path.hasPrefix("/") { path = FileManager.default.currentDirectoryPath + "/" + path }
+            let source = SourceConfig(name: name, kind: .file, path: path, limits: cfg.defaults, line: 0)
+            if let i = cfg.sources.firstIndex(where: { $0.name == name }) {
+                cfg.sources[i] = source
+            } else {
+                cfg.sources.append(source)
             }
         }
-        guard let path else { return Config() }
-        return try ConfigFile.load(path)
+        for name in journal {
+            var settings = JournalSourceSettings()
+            settings.initialLines = cfg.defaults.initialLines
+            settings.maxLineBytes = cfg.defaults.maxLineBytes
+            let source = SourceConfig(name: name, kind: .journald, path: nil, limits: cfg.defaults, line: 0, journal: settings)
+            if let i = cfg.sources.firstIndex(where: { $0.name == name }) {
+                cfg.sources[i] = source
+            } else {
+                cfg.sources.append(source)
+            }
+        }
+        if let listen, case .success(let (host, port)) = ListenAddress.parse(listen) {
+            cfg.server.host = host
+            cfg.server.port = port
+        }
+        return cfg
     }
 }
 

@@ -11,7 +11,10 @@ import Glibc
 /// Promises: built once at start and never changed (its parts carry their own state).
 public struct ServerRuntime: Sendable {
     public let config: Config
-    public let sources: [SourceHandle]
+    /// The sources served now (replaced on SIGHUP).
+    public let sourceRegistry: SourceRegistry
+    /// A snapshot of the sources served now.
+    public var sources: [SourceHandle] { sourceRegistry.handles }
     public let metrics: PipelineMetrics
     public let registry: PrometheusCollectorRegistry
     public let hub: ConnectionHub
@@ -37,16 +40,20 @@ public struct ServerRuntime: Sendable {
         let epoch = Self.newEpoch()
         let saved = config.server.stateDir.map { SavedPositions(directory: $0).load() } ?? [:]
         self.savedPositions = saved
-        self.sources = config.sources.map { s in
+        self.sourceRegistry = SourceRegistry(config.sources.map { s in
             // A file source with a saved position continues its epoch and numbering.
             let resume = s.kind == .file ? saved[s.name] : nil
-            return SourceHandle(name: s.name, kind: s.kind, path: s.path ?? s.journal?.directory, epoch: resume?.epoch ?? epoch,
-                                ring: LineRing(maxLines: s.limits.ringLines, maxBytes: s.limits.ringBytes,
-                                               firstSeq: resume?.nextSeq ?? 1),
-                                metrics: metrics.forSource(s.name))
-        }
+            return SourceRegistry.Entry(handle: Self.makeHandle(s, epoch: resume?.epoch ?? epoch, firstSeq: resume?.nextSeq ?? 1,
+                                                                metrics: metrics), config: s)
+        })
         self.hub = ConnectionHub(limit: config.server.maxConnections, perAddressLimit: config.server.maxConnectionsPerAddress)
         self.parser = QueryParser(maxPatterns: config.server.maxPatterns, maxPatternBytes: config.server.maxPatternBytes)
+    }
+
+    static func makeHandle(_ s: SourceConfig, epoch: String, firstSeq: UInt64, metrics: PipelineMetrics) -> SourceHandle {
+        SourceHandle(name: s.name, kind: s.kind, path: s.path ?? s.journal?.directory, epoch: epoch,
+                     ring: LineRing(maxLines: s.limits.ringLines, maxBytes: s.limits.ringBytes, firstSeq: firstSeq),
+                     metrics: metrics.forSource(s.name))
     }
 
     /// The source called `name`, if configured.

@@ -93,12 +93,19 @@ public struct TailcastServer: Sendable {
     }
 
     /// The service group that runs everything until SIGTERM or SIGINT, then shuts down in order.
-    public func serviceGroup(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws(SourceError) -> ServiceGroup {
+    /// - Parameter reload: reads the config again on SIGHUP; `nil` leaves SIGHUP alone.
+    public func serviceGroup(reload: (@Sendable () throws -> Config)? = nil,
+                             onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws(SourceError) -> ServiceGroup {
         let supervisor = try SourceSupervisor(runtime: runtime)
         try supervisor.start()
         let app = application(supervisor: supervisor, onServerRunning: onServerRunning)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        if let reload {
+            services.append(.init(service: ConfigReloader(runtime: runtime, supervisor: supervisor, load: reload)))
+        }
+        services.append(.init(service: GoingAway(hub: runtime.hub, logger: runtime.logger)))
         var configuration = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: GoingAway(hub: runtime.hub, logger: runtime.logger))],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: runtime.logger)
         // A backstop: shutdown never hangs on a peer, whatever it does.

@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import Foundation
+import CLinux
 import Logging
+import Synchronization
 
 /// The one thread that reads every file source: it owns the inotify descriptor and every file
 /// descriptor, and blocks in `poll` on inotify and its stop pipe.
@@ -15,6 +17,7 @@ public final class FileTailThread: Sendable {
     private let logger: Logger
     private let store: SavedPositions?
     private let thread: DedicatedThread
+    private let commands = FileSourceCommands()
 
     /// The longest the thread sleeps without looking at the paths.
     static let safetyNetMillis: Int64 = 1000
@@ -24,6 +27,17 @@ public final class FileTailThread: Sendable {
         self.logger = logger
         self.store = store
         self.thread = try DedicatedThread(name: "tailcast-files")
+        try commands.open()
+    }
+
+    /// Starts following a source added by a reload (from its end, after `initial_lines`).
+    public func add(_ source: SourceHandle, _ settings: FileSourceSettings) {
+        commands.post(.add(source, settings))
+    }
+
+    /// Stops following a source removed by a reload; its readers get a `missing` event.
+    public func remove(_ name: String) {
+        commands.post(.remove(name))
     }
 
     /// Starts the thread; the sources begin following at once.
@@ -32,8 +46,10 @@ public final class FileTailThread: Sendable {
         let sources = self.sources
         let logger = self.logger
         let store = self.store
+        let commands = self.commands
         let started = thread.start { stopFD in
-            var loop = FileTailLoop(sources: sources, inotify: inotify, stopFD: stopFD, logger: logger, store: store)
+            var loop = FileTailLoop(sources: sources, inotify: inotify, stopFD: stopFD, logger: logger, store: store,
+                                    commands: commands)
             loop.run()
         }
         if !started { inotify.close() }
@@ -59,25 +75,52 @@ struct FileTailLoop {
     private var deadlines: [Int: Int64] = [:]
     private let store: SavedPositions?
     private var lastSaved: [String: SavedPosition] = [:]
+    private let commands: FileSourceCommands?
 
     /// How often positions are saved (and at stop).
     static let saveNanos: Int64 = 2_000_000_000
 
     init(sources: [(SourceHandle, FileSourceSettings)], inotify: Inotify, stopFD: Int32, logger: Logger,
-         store: SavedPositions? = nil) {
+         store: SavedPositions? = nil, commands: FileSourceCommands? = nil) {
         self.store = store
+        self.commands = commands
         self.inotify = inotify
         self.watches = WatchTable(inotify: inotify)
         self.stopFD = stopFD
         self.logger = logger
-        for (source, settings) in sources {
-            let writer = SourceWriter(source: source, maxLineBytes: settings.maxLineBytes)
-            let id = newID()
-            if GlobWatch.isPattern(settings.path) {
-                globs[id] = GlobWatch(id: id, writer: writer, settings: settings)
-            } else {
-                followers[id] = FileFollower(index: id, writer: writer, settings: settings, saved: settings.saved)
-            }
+        for (source, settings) in sources { _ = add(source, settings) }
+    }
+
+    /// Adds a source; returns its owner id.
+    private mutating func add(_ source: SourceHandle, _ settings: FileSourceSettings) -> Int {
+        let writer = SourceWriter(source: source, maxLineBytes: settings.maxLineBytes)
+        let id = newID()
+        if GlobWatch.isPattern(settings.path) {
+            globs[id] = GlobWatch(id: id, writer: writer, settings: settings)
+        } else {
+            followers[id] = FileFollower(index: id, writer: writer, settings: settings, saved: settings.saved)
+        }
+        return id
+    }
+
+    /// Stops every follower of source `name` and tells its readers.
+    private mutating func remove(_ name: String) {
+        var event: SourceHandle?
+        for (id, f) in followers where f.source.name == name {
+            var f = f
+            f.stop(watches: &watches)
+            followers[id] = nil
+            deadlines[id] = nil
+            event = f.source
+        }
+        for (id, g) in globs where g.writer.source.name == name {
+            g.stop(watches: &watches)
+            globs[id] = nil
+            event = g.writer.source
+        }
+        if let source = event {
+            source.ring.record(SourceEvent(.missing, "source \(name) was removed from the config"))
+            logger.notice("stopped following a removed source", metadata: ["source": "\(name)"])
         }
     }
 
@@ -137,12 +180,24 @@ struct FileTailLoop {
             for d in deadlines.values { wake = min(wake, d) }
             let timeout = again ? 0 : Int32(clamping: max(0, (wake - monotonicNanos() + 999_999) / 1_000_000))
             var fds = [pollfd(fd: inotify.fd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
-            let r = poll(&fds, 2, timeout)
+                       pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: commands?.wakeFD ?? -1, events: Int16(POLLIN), revents: 0)]
+            let r = poll(&fds, 3, timeout)
             if r < 0, errno != EINTR {
                 logger.error("poll failed", metadata: ["errno": "\(errno)"])
             }
             if fds[1].revents != 0 { break }
+            if fds[2].revents != 0, let commands {
+                for command in commands.take() {
+                    switch command {
+                    case .add(let source, let settings):
+                        let id = add(source, settings)
+                        if globs[id] != nil { dirtyGlobs.insert(id) } else { dirty.insert(id) }
+                    case .remove(let name):
+                        remove(name)
+                    }
+                }
+            }
             if fds[0].revents != 0 {
                 inotify.drain(buffer: eventBuffer) { event in
                     if event.mask & UInt32(IN_Q_OVERFLOW) != 0 {
@@ -254,4 +309,50 @@ struct FileTailLoop {
     }
 
     private static let sweepNanos = FileTailThread.safetyNetMillis * 1_000_000
+}
+
+/// Sources to add or remove, posted by a reload and taken by the file thread.
+final class FileSourceCommands: Sendable {
+    enum Command: Sendable {
+        case add(SourceHandle, FileSourceSettings)
+        case remove(String)
+    }
+
+    private let queue = Mutex<[Command]>([])
+    private let fds = Mutex<(read: Int32, write: Int32)>((-1, -1))
+
+    func open() throws(SourceError) {
+        var pair: [Int32] = [0, 0]
+        guard tailcast_pipe2(&pair, Int32(O_CLOEXEC | O_NONBLOCK)) == 0 else {
+            throw SourceError(source: "-", path: nil, errno: errno, message: "pipe2 failed")
+        }
+        fds.withLock { $0 = (pair[0], pair[1]) }
+    }
+
+    var wakeFD: Int32 { fds.withLock { $0.read } }
+
+    func post(_ command: Command) {
+        queue.withLock { $0.append(command) }
+        var one: UInt8 = 1
+        let w = fds.withLock { $0.write }
+        _ = write(w, &one, 1)
+    }
+
+    /// Takes every queued command and empties the wake pipe.
+    func take() -> [Command] {
+        var sink = [UInt8](repeating: 0, count: 64)
+        let r = wakeFD
+        while read(r, &sink, sink.count) > 0 {}
+        return queue.withLock { q in
+            let all = q
+            q.removeAll()
+            return all
+        }
+    }
+
+    deinit {
+        let (r, w) = fds.withLock { $0 }
+        if r >= 0 { close(r) }
+        if w >= 0 { close(w) }
+    }
 }
