@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from conftest import append_lines, assert_continuous, run, wait_for, ws_open
+from journal_support import journald  # noqa: F401 - fixture
 
 
 def test_restart_with_state_dir_loses_and_repeats_nothing(tailcast, workdir: Path):
@@ -69,3 +70,44 @@ def test_restart_with_state_dir_loses_and_repeats_nothing(tailcast, workdir: Pat
     assert len(texts) == len(set(texts)), "nothing is repeated"
     for line in written:
         assert line in texts
+
+
+def test_journal_source_resumes_from_its_saved_cursor(tailcast, workdir: Path, journald):
+    from journal_support import journal_cat, unique_ident, wait_stored
+
+    ident = unique_ident("tcstate")
+    journal_cat(ident, ["seed"])
+    wait_stored(ident, "seed", 1)
+    state = workdir / "state"
+    srv = tailcast(sources=[{"name": "journal", "kind": "journald", "identifiers": [ident]}],
+                   server={"state_dir": str(state)})
+    got: list[dict] = []
+    epoch = {}
+
+    async def first():
+        c = await ws_open(srv, "n=5")
+        epoch["j"] = c.of_type("hello")[0]["epochs"]["journal"]
+        journal_cat(ident, [f"before {i}" for i in range(20)])
+        await c.until(lambda c: "before 19" in c.texts(), 15, "entries before the stop")
+        got.extend(l for m in c.of_type("lines") for l in m["lines"])
+        await c.close()
+
+    run(first())
+    assert srv.stop() == 0
+    assert (state / "journal-journal.json").exists()
+    journal_cat(ident, [f"while down {i}" for i in range(10)])
+    wait_stored(ident, "while down 9", 31)
+    srv.start()
+
+    async def second():
+        c = await ws_open(srv, f"since=journal:{got[-1]['seq']}:{epoch['j']}")
+        assert c.of_type("hello")[0]["epochs"]["journal"] == epoch["j"]
+        await c.until(lambda c: "while down 9" in c.texts(), 15, "entries written while down")
+        assert not c.of_type("dropped")
+        got.extend(l for m in c.of_type("lines") for l in m["lines"])
+        await c.close()
+
+    run(second())
+    texts = [l["text"] for l in got]
+    assert texts == ["seed"] + [f"before {i}" for i in range(20)] + [f"while down {i}" for i in range(10)]
+    assert_continuous([l["seq"] for l in got])

@@ -23,6 +23,7 @@ public struct ServerRuntime: Sendable {
     public let logger: Logger
     /// Positions saved by the previous run (with `state_dir`).
     public let savedPositions: [String: SavedPosition]
+    public let journalPositions: [String: JournalPosition]
     /// The TLS configuration, when `[tls]` is configured (loaded by the command).
     public let tlsConfiguration: TLSConfiguration?
     /// The bearer tokens, when `[auth]` is configured.
@@ -40,10 +41,19 @@ public struct ServerRuntime: Sendable {
         let epoch = Self.newEpoch()
         let saved = config.server.stateDir.map { SavedPositions(directory: $0).load() } ?? [:]
         self.savedPositions = saved
+        var journalSaved: [String: JournalPosition] = [:]
+        if let dir = config.server.stateDir {
+            for s in config.sources where s.kind == .journald {
+                journalSaved[s.name] = JournalPosition.load(directory: dir, source: s.name)
+            }
+        }
+        self.journalPositions = journalSaved
         self.sourceRegistry = SourceRegistry(config.sources.map { s in
-            // A file source with a saved position continues its epoch and numbering.
-            let resume = s.kind == .file ? saved[s.name] : nil
-            return SourceRegistry.Entry(handle: Self.makeHandle(s, epoch: resume?.epoch ?? epoch, firstSeq: resume?.nextSeq ?? 1,
+            // A source with a saved position continues its epoch and numbering.
+            let resume: (epoch: String, seq: UInt64)? = s.kind == .file
+                ? saved[s.name].map { ($0.epoch, $0.nextSeq) }
+                : journalSaved[s.name].map { ($0.epoch, $0.nextSeq) }
+            return SourceRegistry.Entry(handle: Self.makeHandle(s, epoch: resume?.epoch ?? epoch, firstSeq: resume?.seq ?? 1,
                                                                 metrics: metrics), config: s)
         })
         self.hub = ConnectionHub(limit: config.server.maxConnections, perAddressLimit: config.server.maxConnectionsPerAddress)

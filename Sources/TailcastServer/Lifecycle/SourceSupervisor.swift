@@ -22,7 +22,8 @@ public struct SourceSupervisor: Service {
         fileThread = try FileTailThread(sources: files, logger: runtime.logger, store: store)
         journals = JournalThreads()
         for entry in runtime.sourceRegistry.all where entry.config.kind == .journald {
-            try journals.add(entry.handle, entry.config, logger: runtime.logger)
+            try journals.add(entry.handle, entry.config, stateDir: runtime.config.server.stateDir,
+                             saved: runtime.journalPositions[entry.config.name], logger: runtime.logger)
         }
     }
 
@@ -55,7 +56,8 @@ public struct SourceSupervisor: Service {
         case .file:
             if let settings = Self.fileSettings(entry.config, saved: nil) { fileThread.add(entry.handle, settings) }
         case .journald:
-            try journals.add(entry.handle, entry.config, logger: runtime.logger)
+            try journals.add(entry.handle, entry.config, stateDir: runtime.config.server.stateDir, saved: nil,
+                             logger: runtime.logger)
             journals.startAll()
         }
     }
@@ -72,8 +74,11 @@ public struct SourceSupervisor: Service {
 final class JournalThreads: Sendable {
     private let threads = Mutex<[String: JournalThread]>([:])
 
-    func add(_ handle: SourceHandle, _ config: SourceConfig, logger: Logger) throws(SourceError) {
-        guard let settings = config.journal else { return }
+    func add(_ handle: SourceHandle, _ config: SourceConfig, stateDir: String?, saved: JournalPosition?,
+             logger: Logger) throws(SourceError) {
+        guard var settings = config.journal else { return }
+        settings.stateDir = stateDir
+        settings.saved = saved
         let thread = try JournalThread(source: handle, settings: settings, logger: logger)
         threads.withLock { $0[config.name] = thread }
     }

@@ -66,6 +66,20 @@ final class JournalHandle {
         return false
     }
 
+    /// Places the read position so that ``next()`` returns the first entry after `cursor`.
+    /// Returns `false` when the cursor cannot be used (the caller falls back to the tail).
+    func seek(after cursor: String) -> Bool {
+        guard sd_journal_seek_cursor(handle, cursor) >= 0 else { return false }
+        // Known trap: after seek_cursor, next() lands on the cursor's own entry (when it still
+        // exists); step onto it here, so that the caller's next() returns the entry after it.
+        guard sd_journal_next(handle) > 0 else { return true }
+        if sd_journal_test_cursor(handle, cursor) <= 0 {
+            // The entry is gone (vacuumed): we stand on the first later entry; step back.
+            sd_journal_previous(handle)
+        }
+        return true
+    }
+
     /// Moves to the next entry; `false` at the end.
     func next() throws(SourceError) -> Bool {
         let r = sd_journal_next(handle)

@@ -13,6 +13,10 @@ public struct JournalSourceSettings: Sendable, Equatable {
     /// Entries loaded from the journal's end at start, so `n` shows recent entries at once.
     public var initialLines = 1000
     public var maxLineBytes = 65_536
+    /// `state_dir`, where the source saves its cursor (nil: it does not).
+    public var stateDir: String?
+    /// The position saved by an earlier run, to continue from.
+    public var saved: JournalPosition?
 
     public init() {}
 

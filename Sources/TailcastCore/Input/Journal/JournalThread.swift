@@ -77,7 +77,13 @@ struct JournalLoop {
                 if waitForStop(timeoutMillis: 1000) { return }
                 continue
             }
-            var consumeCurrent = handle.seekTail(keeping: firstOpen ? settings.initialLines : 0)
+            var consumeCurrent: Bool
+            if firstOpen, let saved = settings.saved, handle.seek(after: saved.cursor) {
+                consumeCurrent = false
+                logger.info("continuing the journal from the saved cursor", metadata: ["source": "\(source.name)"])
+            } else {
+                consumeCurrent = handle.seekTail(keeping: firstOpen ? settings.initialLines : 0)
+            }
             if reportedProblem, !firstOpen { source.ring.record(SourceEvent(.reopened, "journal readable again")) }
             firstOpen = false
             reportedProblem = false
@@ -102,18 +108,25 @@ struct JournalLoop {
                     break
                 }
                 let spec = handle.waitSpec()
-                var timeout: Int32 = -1
+                var timeout: Int32 = settings.stateDir == nil ? -1 : 2000
                 if let t = spec.timeoutMicros {
                     var ts = timespec()
                     clock_gettime(CLOCK_MONOTONIC, &ts)
                     let now = UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
-                    timeout = t <= now ? 0 : Int32(clamping: (t - now + 999) / 1000)
+                    let journalTimeout = t <= now ? 0 : Int32(clamping: (t - now + 999) / 1000)
+                    timeout = timeout < 0 ? journalTimeout : min(timeout, journalTimeout)
                 }
                 var fds = [pollfd(fd: spec.fd, events: spec.events, revents: 0),
                            pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
                 _ = poll(&fds, 2, timeout)
-                if fds[1].revents != 0 { return }
+                if fds[1].revents != 0 {
+                    savePosition()
+                    return
+                }
                 handle.process()
+                if settings.stateDir != nil, monotonicNanos() - lastSave >= 2_000_000_000 {
+                    savePosition()
+                }
             }
             if waitForStop(timeoutMillis: 1000) { return }
         }
@@ -128,6 +141,26 @@ struct JournalLoop {
     private mutating func publish() {
         if let block = builder.finish() {
             source.publish(block, bytesRead: block.text.count)
+            publishedCursor = lastCursor
+        }
+    }
+
+    /// The cursor of the last entry appended, and of the last one published.
+    private var lastCursor: [UInt8]?
+    private var publishedCursor: [UInt8]?
+    private var savedCursor: [UInt8]?
+    private var lastSave: Int64 = 0
+
+    /// Saves epoch, next seq and the cursor of the last published entry (with `state_dir`).
+    private mutating func savePosition() {
+        lastSave = monotonicNanos()
+        guard let dir = settings.stateDir, let cursor = publishedCursor, cursor != savedCursor else { return }
+        let position = JournalPosition(epoch: source.epoch, nextSeq: source.ring.bounds.next,
+                                       cursor: String(decoding: cursor, as: UTF8.self))
+        if let problem = position.save(directory: dir, source: source.name) {
+            logger.error("cannot save the journal cursor", metadata: ["source": "\(source.name)", "error": "\(problem)"])
+        } else {
+            savedCursor = cursor
         }
     }
 
@@ -199,7 +232,9 @@ struct JournalLoop {
         add(Self.identifierName, identifier)
         add(Self.pidName, pid, number: true)
         add(Self.hostName, host)
-        add(Self.cursorName, handle.cursorBytes())
+        let cursor = handle.cursorBytes()
+        lastCursor = cursor
+        add(Self.cursorName, cursor)
         fields.append(UInt8(ascii: "}"))
         let ts = Timestamp(microseconds: Int64(handle.realtime()))
         message.withUnsafeBytes { m in
