@@ -80,3 +80,19 @@ def test_per_address_limit_and_closing_log_line(tailcast, workdir: Path):
     from conftest import wait_for
     wait_for(lambda: "lines_sent=1" in srv.stderr_text() and "q=hello" in srv.stderr_text(), 10,
              "one structured line per connection at close")
+
+
+def test_hit_limits_are_counted_in_metrics(tailcast, workdir: Path):
+    from conftest import run, ws_error_then_close
+
+    log = workdir / "app.log"
+    append_lines(log, ["x"])
+    srv = tailcast(sources=[{"name": "app", "kind": "file", "path": str(log)}])
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    s.sendall(f"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * 100_000}\r\n\r\n".encode())
+    s.recv(100)
+    s.close()
+    run(ws_error_then_close(srv, "n=-1"))
+    m = srv.metrics()
+    assert m.value("tailcast_handshakes_rejected_total") >= 1
+    assert m.value("tailcast_queries_rejected_total") >= 1

@@ -55,6 +55,10 @@ public struct PipelineMetrics: Sendable {
     public let connectionsRejected: Counter
     public let slowConsumerDisconnects: Counter
     public let writeTimeouts: Counter
+    /// Connections cut before their request head was complete (timeout) or for its size (431).
+    public let handshakesRejected: Counter
+    /// Queries refused (`bad_query`, `unauthorized`, `forbidden`), at connect or by a message.
+    public let queriesRejected: Counter
     private let factory: any MetricsFactory
 
     public init(factory: any MetricsFactory) {
@@ -67,6 +71,8 @@ public struct PipelineMetrics: Sendable {
         connectionsRejected = Counter(label: "tailcast_connections_rejected_total", factory: factory)
         slowConsumerDisconnects = Counter(label: "tailcast_slow_consumer_disconnects_total", factory: factory)
         writeTimeouts = Counter(label: "tailcast_write_timeouts_total", factory: factory)
+        handshakesRejected = Counter(label: "tailcast_handshakes_rejected_total", factory: factory)
+        queriesRejected = Counter(label: "tailcast_queries_rejected_total", factory: factory)
     }
 
     /// Creates the metrics of one source; call once per source.

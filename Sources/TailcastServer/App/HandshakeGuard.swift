@@ -12,12 +12,14 @@ final class HandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let timeout: TimeAmount
     private let maxHeadBytes: Int
     private let logger: Logger
+    private let onReject: @Sendable () -> Void
     private var seen = 0
     private var tail: UInt32 = 0
     private var timer: Scheduled<Void>?
     private var done = false
 
-    init(timeout: TimeAmount, maxHeadBytes: Int, logger: Logger) {
+    init(timeout: TimeAmount, maxHeadBytes: Int, logger: Logger, onReject: @escaping @Sendable () -> Void) {
+        self.onReject = onReject
         self.timeout = timeout
         self.maxHeadBytes = maxHeadBytes
         self.logger = logger
@@ -26,8 +28,10 @@ final class HandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let logger = self.logger
+        let onReject = self.onReject
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
             guard !self.done else { return }
+            onReject()
             logger.notice("closing a connection that did not finish its request head in time")
             loopBound.value.close(promise: nil)
         }
@@ -57,6 +61,7 @@ final class HandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
         seen += end.map { $0 + 1 } ?? buffer.readableBytes
         if end == nil, seen > maxHeadBytes {
             done = true
+            onReject()
             logger.notice("refusing a request head over \(maxHeadBytes) bytes")
             var response = context.channel.allocator.buffer(capacity: 128)
             response.writeString("HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
@@ -81,9 +86,10 @@ struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     let base: Base
     let timeout: TimeAmount
     let maxHeadBytes: Int
+    let onReject: @Sendable () -> Void
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let guardHandler = HandshakeGuard(timeout: timeout, maxHeadBytes: maxHeadBytes, logger: logger)
+        let guardHandler = HandshakeGuard(timeout: timeout, maxHeadBytes: maxHeadBytes, logger: logger, onReject: onReject)
         do {
             // After a TLS handler when there is one (it sees the decrypted bytes), before HTTP.
             try channel.pipeline.syncOperations.addHandler(guardHandler, position: .last)

@@ -78,7 +78,8 @@ public struct TailcastServer: Sendable {
             let guarded = GuardedChildChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: wsResponder,
                                                    configuration: channelConfiguration),
-                timeout: handshakeTimeout, maxHeadBytes: 32 << 10)
+                timeout: handshakeTimeout, maxHeadBytes: 32 << 10,
+                onReject: { runtime.metrics.handshakesRejected.increment() })
             if let tls { return try TLSChannel(guarded, tlsConfiguration: tls) }
             return guarded
         }

@@ -140,6 +140,7 @@ struct Sender {
             if let tokens = runtime.tokens {
                 guard let token = BearerToken.from(authorization) ?? query.token, let g = tokens.authorize(token) else {
                     logger.notice("refused a WebSocket without a valid token")
+                    runtime.metrics.queriesRejected.increment()
                     try? await write(runtime.writer.error(QueryError(code: "unauthorized", param: "token",
                         message: "this server needs a token: send Authorization: Bearer TOKEN, or token=TOKEN in the URL")))
                     try? await outbound.close(.policyViolation, reason: "unauthorized")
@@ -232,6 +233,7 @@ struct Sender {
 
     private func reject(_ error: any Error) async {
         let e = (error as? QueryError) ?? QueryError(param: nil, message: "\(error)")
+        runtime.metrics.queriesRejected.increment()
         logger.info("rejected query", metadata: ["param": "\(e.param ?? "-")", "message": "\(e.message)"])
         try? await write(runtime.writer.error(e))
         try? await outbound.close(.policyViolation, reason: e.code == "forbidden" ? "forbidden" : "bad query")
@@ -267,6 +269,7 @@ struct Sender {
                 try await write(runtime.writer.hello(sources: subscription.sources, query: subscription.query,
                                                      heartbeatMillis: settings.heartbeatMillis))
             } catch let error as QueryError {
+                runtime.metrics.queriesRejected.increment()
                 try await write(runtime.writer.error(error))
             }
         default:
