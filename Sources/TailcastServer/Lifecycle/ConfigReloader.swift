@@ -70,3 +70,8 @@ struct ConfigReloader: Service {
         return a == b
     }
 }
+
+extension ConfigReloader: CustomStringConvertible {
+    /// A short name for the service-lifecycle logs.
+    public var description: String { "ConfigReloader" }
+}

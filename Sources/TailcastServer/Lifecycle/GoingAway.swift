@@ -30,3 +30,8 @@ public struct GoingAway: Service {
         }
     }
 }
+
+extension GoingAway: CustomStringConvertible {
+    /// A short name for the service-lifecycle logs.
+    public var description: String { "GoingAway" }
+}

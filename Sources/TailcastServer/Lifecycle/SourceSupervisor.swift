@@ -95,3 +95,8 @@ final class JournalThreads: Sendable {
         for t in threads.withLock({ Array($0.values) }) { t.stop() }
     }
 }
+
+extension SourceSupervisor: CustomStringConvertible {
+    /// A short name for the service-lifecycle logs.
+    public var description: String { "SourceSupervisor" }
+}
