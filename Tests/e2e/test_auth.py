@@ -658,3 +658,14 @@ def test_connect_churn_leaks_nothing(tailcast):
     print(f"churn: 2000 cycles in {elapsed:.1f}s; fds {fd0} -> {_fds(pid)}; VmRSS {rss0} -> {rss1} kB")
     assert rss1 <= rss0 + 30 * 1024, f"VmRSS {rss0} kB -> {rss1} kB after 2000 cycles"
     assert srv.alive and auth_get(srv.port, "/healthz")[0] == 200
+
+
+def test_unauthorized_comes_before_any_query_check(asrv):
+    """Without a token, even a malformed query gets `unauthorized`, so nothing leaks."""
+    async def scenario():
+        from conftest import ws_error_then_close
+        err, code, msgs = await ws_error_then_close(asrv, "q=(&source=nope")
+        assert err["code"] == "unauthorized"
+        assert code == 1008
+        assert not [m for m in msgs if m.get("type") in ("hello", "lines")]
+    run(scenario())

@@ -135,19 +135,22 @@ struct Sender {
 
     mutating func run(parameters: [(String, String)], authorization: String?) async {
         var subscription: Subscription
+        // Authentication first: a client without a valid token learns nothing, not even whether
+        // its query is well formed.
+        if let tokens = runtime.tokens {
+            let presented = BearerToken.from(authorization) ?? parameters.last(where: { $0.0 == "token" })?.1
+            guard let token = presented, let g = tokens.authorize(token) else {
+                logger.notice("refused a WebSocket without a valid token")
+                runtime.metrics.queriesRejected.increment()
+                try? await write(runtime.writer.error(QueryError(code: "unauthorized", param: "token",
+                    message: "this server needs a token: send Authorization: Bearer TOKEN, or token=TOKEN in the URL")))
+                try? await outbound.close(.policyViolation, reason: "unauthorized")
+                return
+            }
+            grant = g
+        }
         do {
             let query = try runtime.parser.parse(parameters: parameters)
-            if let tokens = runtime.tokens {
-                guard let token = BearerToken.from(authorization) ?? query.token, let g = tokens.authorize(token) else {
-                    logger.notice("refused a WebSocket without a valid token")
-                    runtime.metrics.queriesRejected.increment()
-                    try? await write(runtime.writer.error(QueryError(code: "unauthorized", param: "token",
-                        message: "this server needs a token: send Authorization: Bearer TOKEN, or token=TOKEN in the URL")))
-                    try? await outbound.close(.policyViolation, reason: "unauthorized")
-                    return
-                }
-                grant = g
-            }
             subscription = try makeSubscription(query, paused: false)
         } catch {
             await reject(error)
