@@ -131,6 +131,17 @@ public enum JournalFields {
         }
     }
 
+    /// Whether line `index` has field `key` with one of `values` (compared as bytes, no copy).
+    public static func has(_ key: [UInt8], oneOf values: [[UInt8]], in block: LineBlock, _ index: Int) -> Bool {
+        var found = false
+        forEach(block, index) { k, v in
+            guard k.elementsEqual(key) else { return true }
+            found = values.contains { $0.elementsEqual(v) }
+            return false
+        }
+        return found
+    }
+
     /// The value of `key` on line `index`, if present.
     public static func value(_ key: String, in block: LineBlock, _ index: Int) -> [UInt8]? {
         let wanted = Array(key.utf8)

@@ -40,6 +40,12 @@ public struct Subscription {
     public private(set) var linesSentTotal = 0
     public private(set) var linesDroppedTotal = 0
 
+    /// The query's units and identifiers as bytes, made once per query for the journal filters.
+    private let unitBytes: [[UInt8]]
+    private let identifierBytes: [[UInt8]]
+    private static let unitKey = Array("_SYSTEMD_UNIT".utf8)
+    private static let identifierKey = Array("SYSLOG_IDENTIFIER".utf8)
+
     /// Lines read from a ring per lock acquisition.
     static let readChunk = 4096
 
@@ -52,6 +58,8 @@ public struct Subscription {
                 metrics: PipelineMetrics, paused: Bool = false) throws(QueryError) {
         self.query = query
         self.sources = sources
+        self.unitBytes = query.units.map { Array($0.utf8) }
+        self.identifierBytes = query.identifiers.map { Array($0.utf8) }
         self.writer = writer
         self.metrics = metrics
         self.isPaused = paused
@@ -264,14 +272,8 @@ public struct Subscription {
     private func journalKeeps(_ block: LineBlock, _ i: Int) -> Bool {
         guard query.hasJournalFilter else { return true }
         if let p = query.priority, Int(block.records[i].priority) > p { return false }
-        if !query.units.isEmpty {
-            guard let u = JournalFields.value("_SYSTEMD_UNIT", in: block, i),
-                  query.units.contains(String(decoding: u, as: UTF8.self)) else { return false }
-        }
-        if !query.identifiers.isEmpty {
-            guard let t = JournalFields.value("SYSLOG_IDENTIFIER", in: block, i),
-                  query.identifiers.contains(String(decoding: t, as: UTF8.self)) else { return false }
-        }
+        if !unitBytes.isEmpty, !JournalFields.has(Self.unitKey, oneOf: unitBytes, in: block, i) { return false }
+        if !identifierBytes.isEmpty, !JournalFields.has(Self.identifierKey, oneOf: identifierBytes, in: block, i) { return false }
         return true
     }
 

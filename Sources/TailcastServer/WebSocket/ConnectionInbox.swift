@@ -33,7 +33,4 @@ final class ConnectionInbox: Sendable {
             return all
         }
     }
-
-    /// Commands waiting (for the inbound task's back-off).
-    var pending: Int { queue.withLock { $0.count } }
 }

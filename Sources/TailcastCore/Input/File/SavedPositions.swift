@@ -30,26 +30,13 @@ public struct SavedPositions: Sendable {
         self.directory = directory
     }
 
-    private var path: String { directory + "/positions.json" }
-
     public func load() -> [String: SavedPosition] {
-        guard let data = FileManager.default.contents(atPath: path),
-              let positions = try? JSONDecoder().decode([String: SavedPosition].self, from: data) else { return [:] }
-        return positions
+        StateFile.read([String: SavedPosition].self, directory: directory, name: "positions.json") ?? [:]
     }
 
     /// Saves `positions`; returns a message when it could not.
     @discardableResult
     public func save(_ positions: [String: SavedPosition]) -> String? {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let data = try JSONEncoder().encode(positions)
-            let tmp = path + ".tmp"
-            guard FileManager.default.createFile(atPath: tmp, contents: data) else { return "cannot write \(tmp)" }
-            guard rename(tmp, path) == 0 else { return "cannot rename \(tmp): errno \(errno)" }
-            return nil
-        } catch {
-            return "\(error)"
-        }
+        StateFile.write(positions, directory: directory, name: "positions.json")
     }
 }

@@ -115,11 +115,4 @@ final class JournalHandle {
         return Array(UnsafeRawBufferPointer(start: c, count: strlen(c)))
     }
 
-    /// The cursor of the current entry.
-    func cursor() -> String? {
-        var c: UnsafeMutablePointer<CChar>?
-        guard sd_journal_get_cursor(handle, &c) >= 0, let c else { return nil }
-        defer { free(c) }
-        return String(cString: c)
-    }
 }

@@ -14,29 +14,15 @@ public struct JournalPosition: Codable, Sendable, Equatable {
         self.cursor = cursor
     }
 
-    static func path(directory: String, source: String) -> String {
-        directory + "/journal-" + source + ".json"
-    }
+    private static func fileName(_ source: String) -> String { "journal-" + source + ".json" }
 
     /// The saved position of `source`, if any.
     public static func load(directory: String, source: String) -> JournalPosition? {
-        guard let data = FileManager.default.contents(atPath: path(directory: directory, source: source)) else { return nil }
-        return try? JSONDecoder().decode(JournalPosition.self, from: data)
+        StateFile.read(JournalPosition.self, directory: directory, name: fileName(source))
     }
 
     /// Saves atomically; returns a message when it could not.
     func save(directory: String, source: String) -> String? {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let target = Self.path(directory: directory, source: source)
-            let tmp = target + ".tmp"
-            guard FileManager.default.createFile(atPath: tmp, contents: try JSONEncoder().encode(self)) else {
-                return "cannot write \(tmp)"
-            }
-            guard rename(tmp, target) == 0 else { return "cannot rename \(tmp)" }
-            return nil
-        } catch {
-            return "\(error)"
-        }
+        StateFile.write(self, directory: directory, name: Self.fileName(source))
     }
 }
