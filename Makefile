@@ -8,7 +8,7 @@ CONFIG ?= etc/tailcast.toml
 
 # System packages: build (pkg-config, PCRE2, libsystemd) and end-to-end tests.
 BUILD_PKGS := pkg-config libpcre2-dev libsystemd-dev
-TEST_PKGS := logrotate curl procps chromium chromium-driver nginx-light openssl systemd-journal-remote
+TEST_PKGS := logrotate curl procps chromium chromium-driver nginx-light openssl systemd-journal-remote python3-yaml
 PY_PKGS := pytest websockets selenium
 
 .PHONY: all deps deps-build deps-test build release run test unit e2e bench deb deb-test clean
@@ -27,6 +27,7 @@ deps-test: deps-build
 	@missing=""; for p in $(TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	@dpkg -s prometheus >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus && { $(SUDO) systemctl disable --now prometheus >/dev/null 2>&1 || true; }; }
 	@if [ ! -x $(PY) ]; then python3 -m venv $(VENV) || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }; fi
 	@$(PY) -c 'import pytest, websockets, selenium' 2>/dev/null || $(VENV)/bin/pip install -q $(PY_PKGS)
@@ -46,6 +47,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	bash packaging/check-unit.sh
+	TAILCAST_BIN=$(CURDIR)/.build/debug/tailcast bash packaging/check-monitoring.sh
 	$(MAKE) e2e
 	$(MAKE) deb-test
 

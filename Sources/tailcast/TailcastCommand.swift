@@ -14,6 +14,8 @@ struct TailcastCommand: AsyncParsableCommand {
               tailcast --file syslog=/var/log/syslog
               tailcast --journal journal --file app=/var/log/app.log
               tailcast --config /etc/tailcast/tailcast.toml --listen 0.0.0.0:8080
+                (off loopback a token is required: [auth] tokens_file in the config, clients send
+                 Authorization: Bearer TOKEN or ?token=TOKEN; or allow_anonymous = true in [server])
               tailcast check-config /etc/tailcast/tailcast.toml
               curl -fsS http://127.0.0.1:8080/healthz
               python3 -m websockets 'ws://127.0.0.1:8080/ws?q=error&i'
@@ -88,6 +90,10 @@ struct Serve: AsyncParsableCommand {
             cfg.server.host = host
             cfg.server.port = port
         }
+        if let problem = cfg.exposureProblem {
+            printError("tailcast: refusing to start: \(problem)")
+            throw ExitCode(1)
+        }
         guard !cfg.sources.isEmpty else {
             printError("tailcast: no source configured. Add one with --file NAME=PATH (e.g. --file syslog=/var/log/syslog), --journal NAME, or a [[source]] table in the config file (see etc/tailcast.toml).")
             throw ExitCode(2)
@@ -116,7 +122,7 @@ struct Serve: AsyncParsableCommand {
             let reload: (@Sendable () throws -> Config)? = configPath.map { path in
                 { @Sendable in
                     let text = try String(contentsOfFile: path, encoding: .utf8)
-                    return overrides.applyOverrides(to: try ConfigParser.parse(text))
+                    return overrides.applyOverrides(to: try ConfigParser.parse(text, baseDirectory: ConfigFile.directory(of: path)))
                 }
             }
             group = ServiceGroupRunner(try server.serviceGroup(reload: reload) { channel in
@@ -195,6 +201,10 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         let config = try ConfigFile.load(file)
+        if let problem = config.exposureProblem {
+            printError("\(file): \(problem)")
+            throw ExitCode(1)
+        }
         print("\(file): ok (\(config.sources.count) source\(config.sources.count == 1 ? "" : "s"))")
     }
 }
@@ -227,10 +237,16 @@ enum ConfigFile {
             throw ExitCode(1)
         }
         do {
-            return try ConfigParser.parse(text)
+            return try ConfigParser.parse(text, baseDirectory: directory(of: path))
         } catch {
             for e in error.errors { printError(e.rendered(file: path)) }
             throw ExitCode(1)
         }
+    }
+
+    /// The absolute directory holding `path` (relative paths in the config resolve against it).
+    static func directory(of path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return (absolute as NSString).deletingLastPathComponent
     }
 }

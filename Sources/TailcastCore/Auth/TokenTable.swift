@@ -1,3 +1,5 @@
+import Crypto
+
 /// The bearer tokens that may read logs, from a tokens file: one token per line, as the token
 /// itself or `sha256:HEX` of it, optionally followed by the sources it may read
 /// (`TOKEN app,web`); `#` starts a comment.
@@ -10,6 +12,14 @@ public struct TokenTable: Sendable {
     public enum Grant: Sendable, Equatable {
         case allSources
         case sources([String])
+
+        /// Whether this grant may read the source called `name`.
+        public func allows(_ name: String) -> Bool {
+            switch self {
+            case .allSources: true
+            case .sources(let names): names.contains(name)
+            }
+        }
     }
 
     struct Entry: Sendable {
@@ -48,7 +58,7 @@ public struct TokenTable: Sendable {
                     errors.append(ConfigError(line: n + 1, message: "a token must be at least 16 characters (try: openssl rand -hex 32)"))
                     continue
                 }
-                digest = SHA256.digest(Array(first.utf8))
+                digest = Self.sha256(first.utf8)
             }
             var grant = Grant.allSources
             if parts.count == 2 {
@@ -71,7 +81,7 @@ public struct TokenTable: Sendable {
 
     /// The grant of `token`, or `nil` when it is not valid. Constant time in the token's content.
     public func authorize(_ token: String) -> Grant? {
-        let presented = SHA256.digest(Array(token.utf8))
+        let presented = Self.sha256(token.utf8)
         var found: Grant?
         for e in entries {
             var diff: UInt8 = 0
@@ -79,6 +89,11 @@ public struct TokenTable: Sendable {
             if diff == 0, found == nil { found = e.grant }
         }
         return found
+    }
+
+    /// SHA-256 by swift-crypto (BoringSSL underneath on Linux).
+    static func sha256<S: Sequence>(_ bytes: S) -> [UInt8] where S.Element == UInt8 {
+        Array(Crypto.SHA256.hash(data: Array(bytes)))
     }
 
     private static func bytes(fromHex hex: Substring) -> [UInt8]? {

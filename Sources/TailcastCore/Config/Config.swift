@@ -28,8 +28,16 @@ public struct ServerSettings: Sendable, Equatable {
     public var handshakeTimeoutMillis = 10_000
     /// Where file sources save their positions, so that a restart loses and repeats nothing.
     public var stateDir: String?
+    /// Host names (besides loopback ones) that requests may name in `Host`; `"*"`: any.
+    /// Checked always while listening on loopback only, elsewhere when set (DNS rebinding).
+    public var allowedHosts: [String] = []
+    /// Serve without `[auth]` on a non-loopback address, on purpose.
+    public var allowAnonymous = false
 
     public init() {}
+
+    /// `true` when `host` (the listen address) reaches only this machine.
+    public var listensOnLoopbackOnly: Bool { HostPolicy.isLoopback(host) }
 }
 
 /// The `[tls]` table: serve HTTPS and WSS.
@@ -105,4 +113,17 @@ public struct Config: Sendable, Equatable {
     public var tls: TLSSettings?
 
     public init() {}
+}
+
+extension Config {
+    /// Why this config must not be served as it is, or `nil`: a non-loopback listen address
+    /// without `[auth]` (anyone on the network could read every log) unless
+    /// `[server] allow_anonymous = true` says so on purpose.
+    public var exposureProblem: String? {
+        guard auth == nil, !server.allowAnonymous, !server.listensOnLoopbackOnly else { return nil }
+        return "listening on \(server.host):\(server.port), which is not a loopback address, without [auth] would let "
+            + "anyone who can reach it read every log. Add a token: `openssl rand -hex 32 > /etc/tailcast/tokens` and "
+            + "`[auth]` with `tokens_file = \"/etc/tailcast/tokens\"` (clients send Authorization: Bearer TOKEN); "
+            + "or, to serve without tokens on purpose, set `allow_anonymous = true` in [server]"
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads a config file's text into a ``Config``.
 ///
 /// Promises: every problem is reported with its line and the key at fault, all of them at once;
@@ -5,7 +7,9 @@
 public enum ConfigParser {
     static let limitKeys: Set<String> = ["ring_lines", "ring_bytes", "initial_lines", "max_line_bytes", "rotate_wait_ms"]
 
-    public static func parse(_ text: String) throws(ConfigErrors) -> Config {
+    /// - Parameter baseDirectory: relative paths (`state_dir`) resolve against it (the config
+    ///   file's directory); `nil`: the current directory.
+    public static func parse(_ text: String, baseDirectory: String? = nil) throws(ConfigErrors) -> Config {
         let (doc, syntaxErrors) = TOMLDocument.parse(text)
         var errors = syntaxErrors
         var config = Config()
@@ -87,6 +91,10 @@ public enum ConfigParser {
         if !errors.isEmpty {
             throw ConfigErrors(errors.sorted { $0.line < $1.line })
         }
+        if let dir = config.server.stateDir, !dir.hasPrefix("/") {
+            let base = baseDirectory ?? FileManager.default.currentDirectoryPath
+            config.server.stateDir = (base.hasSuffix("/") ? base : base + "/") + dir
+        }
         return config
     }
 
@@ -148,9 +156,26 @@ public enum ConfigParser {
             s.basePath = trimmed
         case "state_dir":
             guard let text = string(e, errors: &errors) else { return }
-            if text.hasPrefix("/") { s.stateDir = text } else {
-                errors.append(ConfigError(line: e.line, key: e.key, message: "state_dir must be an absolute path"))
+            if text.isEmpty || text.contains("\0") {
+                errors.append(ConfigError(line: e.line, key: e.key, message: "state_dir is a directory path (absolute, or relative to the config file's directory)"))
+            } else {
+                s.stateDir = text
             }
+        case "allow_anonymous":
+            if case .bool(let b) = e.value { s.allowAnonymous = b } else {
+                errors.append(ConfigError(line: e.line, key: e.key, message: "allow_anonymous must be true or false"))
+            }
+        case "allowed_hosts":
+            guard let items = strings(e, errors: &errors) else { return }
+            var out: [String] = []
+            for item in items {
+                guard let host = HostPolicy.normalizedName(item) else {
+                    errors.append(ConfigError(line: e.line, key: e.key, message: "allowed_hosts holds host names or addresses like \"logs.example.com\" (no scheme, no port, no path) or \"*\"; got \(JSONString.quoted(item))"))
+                    return
+                }
+                out.append(host)
+            }
+            s.allowedHosts = out
         case "allowed_origins":
             switch e.value {
             case .array(let items):
@@ -174,7 +199,7 @@ public enum ConfigParser {
             }
             s.slowConsumer = p
         default:
-            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allowed_origins, base_path, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_connections_per_address, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
+            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allow_anonymous, allowed_hosts, allowed_origins, base_path, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_connections_per_address, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
         }
     }
 

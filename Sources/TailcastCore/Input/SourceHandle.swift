@@ -30,6 +30,9 @@ public final class SourceHandle: Sendable {
         self.ring = ring
         self.metrics = metrics
         self.stateBox = Mutex(.waiting("not started"))
+        metrics.up.record(0)
+        metrics.ringMaxLines.record(ring.maxLines)
+        metrics.ringMaxBytes.record(ring.maxBytes)
     }
 
     /// The current state.
@@ -38,11 +41,13 @@ public final class SourceHandle: Sendable {
     /// Sets the state; returns the previous one.
     @discardableResult
     public func setState(_ new: SourceState) -> SourceState {
-        stateBox.withLock { s in
+        let old = stateBox.withLock { s in
             let old = s
             s = new
             return old
         }
+        metrics.up.record(new == .following ? 1 : 0)
+        return old
     }
 
     /// Appends a built block to the ring and updates the source's metrics.

@@ -17,6 +17,11 @@ public struct PipelineMetrics: Sendable {
         public let droppedPaused: Counter
         public let droppedEvicted: Counter
         public let droppedRestarted: Counter
+        /// 1 while the source is `following`, 0 otherwise (as `/readyz` says).
+        public let up: Gauge
+        /// The ring's bounds, so that dashboards can show how full it is.
+        public let ringMaxLines: Gauge
+        public let ringMaxBytes: Gauge
 
         init(source: String, factory: any MetricsFactory) {
             let d = [("source", source)]
@@ -25,6 +30,9 @@ public struct PipelineMetrics: Sendable {
             ringLines = Gauge(label: "tailcast_ring_lines", dimensions: d, factory: factory)
             ringBytes = Gauge(label: "tailcast_ring_bytes", dimensions: d, factory: factory)
             oldestSeq = Gauge(label: "tailcast_ring_oldest_seq", dimensions: d, factory: factory)
+            up = Gauge(label: "tailcast_source_up", dimensions: d, factory: factory)
+            ringMaxLines = Gauge(label: "tailcast_ring_max_lines", dimensions: d, factory: factory)
+            ringMaxBytes = Gauge(label: "tailcast_ring_max_bytes", dimensions: d, factory: factory)
             linesSent = Counter(label: "tailcast_lines_sent_total", dimensions: d, factory: factory)
             func dropped(_ reason: String) -> Counter {
                 Counter(label: "tailcast_lines_dropped_total", dimensions: d + [("reason", reason)], factory: factory)
@@ -59,6 +67,8 @@ public struct PipelineMetrics: Sendable {
     public let handshakesRejected: Counter
     /// Queries refused (`bad_query`, `unauthorized`, `forbidden`), at connect or by a message.
     public let queriesRejected: Counter
+    /// The process's resident memory, refreshed at each scrape.
+    public let residentBytes: Gauge
     private let factory: any MetricsFactory
 
     public init(factory: any MetricsFactory) {
@@ -73,6 +83,7 @@ public struct PipelineMetrics: Sendable {
         writeTimeouts = Counter(label: "tailcast_write_timeouts_total", factory: factory)
         handshakesRejected = Counter(label: "tailcast_handshakes_rejected_total", factory: factory)
         queriesRejected = Counter(label: "tailcast_queries_rejected_total", factory: factory)
+        residentBytes = Gauge(label: "tailcast_process_resident_bytes", factory: factory)
     }
 
     /// Creates the metrics of one source; call once per source.

@@ -19,18 +19,27 @@ public struct LineFilter {
 
     /// Compiles the query's patterns. Throws the first bad one, naming `q` or `not`.
     public init(_ query: Query) throws(QueryError) {
+        let limit = Pattern.matchLimit(patterns: query.patterns.count + query.excludes.count)
         var inc: [Pattern] = []
         for p in query.patterns {
-            inc.append(try Pattern(p, literal: query.literal, ignoreCase: query.ignoreCase, wordMatch: query.wordMatch, param: "q"))
+            inc.append(try Pattern(p, literal: query.literal, ignoreCase: query.ignoreCase, wordMatch: query.wordMatch,
+                                   param: "q", matchLimit: limit))
         }
         var exc: [Pattern] = []
         for p in query.excludes {
-            exc.append(try Pattern(p, literal: query.literal, ignoreCase: query.ignoreCase, wordMatch: query.wordMatch, param: "not"))
+            exc.append(try Pattern(p, literal: query.literal, ignoreCase: query.ignoreCase, wordMatch: query.wordMatch,
+                                   param: "not", matchLimit: limit))
         }
         include = inc
         exclude = exc
         invert = query.invert
         isPassThrough = inc.isEmpty && exc.isEmpty && !query.invert
+    }
+
+    /// `true` when ``firstKept(in:from:to:)`` searches a whole run of lines in one cheap pass
+    /// (a single case-sensitive literal), so callers need not cut the run into small pieces.
+    public var searchesBlocks: Bool {
+        include.count == 1 && exclude.isEmpty && !invert && !(include[0].literal?.isEmpty ?? true)
     }
 
     /// The first line in `from..<to` of `block` that the filter keeps, or `nil`.

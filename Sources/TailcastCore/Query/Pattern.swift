@@ -20,9 +20,20 @@ public final class Pattern {
         case limit
     }
 
-    /// Bounds that keep one match attempt to a few milliseconds.
-    public static let matchLimit: UInt32 = 200_000
+    /// The match-limit steps one line may cost, shared by all of a query's patterns: with JIT
+    /// the worst pattern (`(a+)+$`) gives up on a line after ~20 µs, while ordinary log
+    /// patterns use a few dozen steps. See ``matchLimit(patterns:)``.
+    public static let lineMatchBudget: UInt32 = 10_000
+    /// No pattern gets fewer steps than this, however many the query has.
+    public static let minimumMatchLimit: UInt32 = 1_000
     public static let depthLimit: UInt32 = 10_000
+
+    /// Each pattern's match limit when a query has `patterns` of them: the line's budget
+    /// shared, so that the worst-case cost per line grows with the number of patterns only
+    /// through the small floor.
+    public static func matchLimit(patterns: Int) -> UInt32 {
+        max(minimumMatchLimit, lineMatchBudget / UInt32(max(1, patterns)))
+    }
 
     private let code: OpaquePointer?
     private let matchData: OpaquePointer?
@@ -37,7 +48,7 @@ public final class Pattern {
     ///
     /// - Throws: ``QueryError`` naming `param`, with PCRE2's message and the offset.
     public init(_ source: String, literal isLiteral: Bool, ignoreCase: Bool, wordMatch: Bool,
-                param: String) throws(QueryError) {
+                param: String, matchLimit: UInt32 = Pattern.lineMatchBudget) throws(QueryError) {
         if isLiteral, !ignoreCase, !wordMatch {
             literal = Array(source.utf8)
             code = nil
@@ -76,7 +87,7 @@ public final class Pattern {
         usesJIT = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
         matchData = pcre2_match_data_create_from_pattern_8(compiled, nil)
         let context = pcre2_match_context_create_8(nil)
-        pcre2_set_match_limit_8(context, Self.matchLimit)
+        pcre2_set_match_limit_8(context, matchLimit)
         pcre2_set_depth_limit_8(context, Self.depthLimit)
         pcre2_set_heap_limit_8(context, 20_000)
         if usesJIT {

@@ -175,6 +175,9 @@ public struct QueryParser: Sendable {
               parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let seq = UInt64(parts[1]) else {
             throw QueryError(param: "since", message: "since takes SOURCE:SEQ or SOURCE:SEQ:EPOCH, comma-separated; got \(item)")
         }
+        guard seq <= Self.maxSeq else {
+            throw QueryError(param: "since", message: "since: seq \(parts[1]) is out of range (0 to \(Self.maxSeq))")
+        }
         var epoch: String?
         if parts.count == 3 {
             guard Self.isEpoch(parts[2]) else {
@@ -184,6 +187,10 @@ public struct QueryParser: Sendable {
         }
         return ResumePoint(source: parts[0], seq: seq, epoch: epoch)
     }
+
+    /// The largest `seq` a client may name: 2^53 − 1, the largest integer JavaScript (and so
+    /// every JSON client) holds exactly. Sources never get near it.
+    public static let maxSeq: UInt64 = 9_007_199_254_740_991
 
     /// `true` for 1 to 16 of `A-Z a-z 0-9 _ -`.
     public static func isEpoch(_ s: String) -> Bool {

@@ -4,9 +4,16 @@ import NIOCore
 /// compiled query, its context state and whether it is paused.
 ///
 /// Promises:
-/// - ``poll(maxFrameBytes:)`` never blocks and never waits on the network: it returns the
-///   envelopes that are ready now, at most one `lines` envelope of about `maxFrameBytes`
-///   (always at least one line), preceded by any `dropped` and `event` envelopes in order.
+/// - ``poll(maxFrameBytes:budgetNanos:)`` never blocks and never waits on the network: it
+///   returns the envelopes that are ready now, at most one `lines` envelope of about
+///   `maxFrameBytes` (always at least one line), preceded by any `dropped` and `event`
+///   envelopes in order.
+/// - Its work is bounded: it stops when its budget runs out or its task is cancelled and says
+///   so in ``hasPendingWork``; the caller yields and polls again. The `n` replay's backward scan
+///   is done the same way, in slices, after `hello`, never in the initializer.
+/// - One decision, ``keeps(_:_:)`` (journal filters, then the grep filter), chooses lines for
+///   replay, live lines and context alike; context lines come from the lines the journal
+///   filters keep.
 /// - Every line a reader skips is reported by an exact `dropped` range.
 /// - Nothing is read while paused; on resume, what left the ring meanwhile is `paused`.
 /// Not `Sendable`: owned by the connection's sender task.
@@ -19,7 +26,22 @@ public struct Subscription {
         var afterRemaining = 0
         var lastEmitted: UInt64 = 0
         var gapReason: DropReason?
+        /// A gap found at the first read after an `n` replay's scan is not a loss to report:
+        /// `n` replays what is held.
+        var silentGap = false
+        /// The `n` replay's backward scan, while it is not finished.
+        var backlog: BacklogScan?
         var sent = 0
+    }
+
+    /// The state of an `n` replay's backward scan over one ring.
+    struct BacklogScan {
+        /// Kept lines still to find.
+        var remaining: Int
+        /// The scan continues below this `seq`.
+        var below: UInt64
+        /// The oldest kept line found so far (the replay's start), or the ring's end.
+        var start: UInt64
     }
 
     public let query: Query
@@ -36,6 +58,9 @@ public struct Subscription {
     public private(set) var lostLinesToSlowness = false
     /// Set when the last poll filled its frame and lines are still waiting.
     public private(set) var isLagging = false
+    /// Set when the last poll stopped before it was done (frame full, budget spent, replay scan
+    /// unfinished): poll again after yielding, without waiting for new lines.
+    public private(set) var hasPendingWork = false
     /// Lines sent and lines reported lost so far, for the connection's closing log line.
     public private(set) var linesSentTotal = 0
     public private(set) var linesDroppedTotal = 0
@@ -48,6 +73,12 @@ public struct Subscription {
 
     /// Lines read from a ring per lock acquisition.
     static let readChunk = 4096
+    /// Lines a pattern filter tests between two budget checks.
+    static let filterChunk = 32
+    /// Lines a journal-filtered `B` context looks back at most for its lines.
+    static let contextLookback: UInt64 = 10_000
+    /// The default time budget of one poll.
+    public static let defaultBudgetNanos: Int64 = 2_000_000
 
     /// Compiles the query and places the reader per `n` and `since`.
     ///
@@ -63,7 +94,7 @@ public struct Subscription {
         self.writer = writer
         self.metrics = metrics
         self.isPaused = paused
-        var filter = try LineFilter(query)
+        let filter = try LineFilter(query)
         var cursors: [Cursor] = []
         var preamble: [ByteBuffer] = []
         for source in sources {
@@ -79,37 +110,73 @@ public struct Subscription {
                     cursor.gapReason = .evicted
                 }
             } else if query.backlog > 0 {
-                cursor.nextSeq = Self.backlogStart(source.ring, count: query.backlog, filter: &filter)
+                if filter.isPassThrough, !query.hasJournalFilter {
+                    cursor.nextSeq = next - min(UInt64(query.backlog), next - first)
+                } else {
+                    cursor.backlog = BacklogScan(remaining: query.backlog, below: next, start: next)
+                }
+                cursor.silentGap = true
             }
             cursors.append(cursor)
         }
         self.filter = filter
         self.cursors = cursors
         self.preamble = preamble
-        metrics.patternLimitHits.increment(by: Int64(self.filter.limitHits))
-        self.filter.limitHits = 0
     }
 
-    /// The `seq` from which the last `count` kept lines of `ring` are replayed.
-    private static func backlogStart(_ ring: LineRing, count: Int, filter: inout LineFilter) -> UInt64 {
-        let (first, next) = ring.bounds
-        if filter.isPassThrough {
-            return next - min(UInt64(count), next - first)
+    /// Whether line `i` of `block` is kept: the journal filters, then the grep filter. The one
+    /// decision for replay, live lines and context.
+    @inline(__always)
+    mutating func keeps(_ block: LineBlock, _ i: Int) -> Bool {
+        guard journalKeeps(block, i) else { return false }
+        if filter.isPassThrough { return true }
+        return block.withText(i) { filter.keeps($0) }
+    }
+
+    /// The first kept line in `from..<to`, or `nil`.
+    private mutating func firstKept(_ block: LineBlock, from: Int, to: Int) -> Int? {
+        if !query.hasJournalFilter { return filter.firstKept(in: block, from: from, to: to) }
+        var i = from
+        while i < to {
+            if keeps(block, i) { return i }
+            i += 1
         }
-        var found = 0
-        var start = next
-        for slice in ring.lines(from: first, to: next).reversed() {
-            var i = slice.end - 1
-            while i >= slice.start {
-                if slice.block.withText(i, { filter.keeps($0) }) {
-                    found += 1
-                    start = slice.block.firstSeq + UInt64(i)
-                    if found == count { return start }
+        return nil
+    }
+
+    /// Continues the `n` replay's backward scan of cursor `ci`; `false` when the budget ran
+    /// out first.
+    private mutating func scanBacklog(_ ci: Int, budget: inout WorkBudget) -> Bool {
+        guard var scan = cursors[ci].backlog else { return true }
+        let ring = cursors[ci].source.ring
+        while scan.remaining > 0 {
+            let first = ring.bounds.first
+            guard scan.below > first else { break }
+            let from = max(first, scan.below > UInt64(Self.readChunk) ? scan.below - UInt64(Self.readChunk) : 0)
+            let slices = ring.lines(from: from, to: scan.below)
+            guard !slices.isEmpty else { break }
+            for slice in slices.reversed() {
+                var i = slice.end - 1
+                while i >= slice.start {
+                    if budget.spend() {
+                        scan.below = slice.block.firstSeq + UInt64(i) + 1
+                        cursors[ci].backlog = scan
+                        return false
+                    }
+                    if keeps(slice.block, i) {
+                        scan.remaining -= 1
+                        scan.start = slice.block.firstSeq + UInt64(i)
+                        if scan.remaining == 0 { break }
+                    }
+                    i -= 1
                 }
-                i -= 1
+                if scan.remaining == 0 { break }
             }
+            scan.below = slices[0].firstSeq
         }
-        return found == 0 ? next : start
+        cursors[ci].nextSeq = scan.start
+        cursors[ci].backlog = nil
+        return true
     }
 
     public mutating func pause() { isPaused = true }
@@ -130,20 +197,33 @@ public struct Subscription {
         for s in sources { s.ring.unregister(doorbell) }
     }
 
-    /// The envelopes ready now, in the order they must be sent; empty when there is nothing.
-    public mutating func poll(maxFrameBytes: Int) -> [ByteBuffer] {
+    /// The envelopes ready now, in the order they must be sent; empty when there is nothing
+    /// (or when the budget ran out first: see ``hasPendingWork``).
+    ///
+    /// - Parameter budgetNanos: CPU time this call may take, roughly (checked every few lines).
+    public mutating func poll(maxFrameBytes: Int, budgetNanos: Int64 = Subscription.defaultBudgetNanos) -> [ByteBuffer] {
         var out = preamble
         preamble.removeAll()
         lostLinesToSlowness = false
+        hasPendingWork = false
         guard !isPaused, !cursors.isEmpty else { return out }
+        var budget = WorkBudget(nanoseconds: budgetNanos)
+        for ci in cursors.indices where cursors[ci].backlog != nil {
+            if !scanBacklog(ci, budget: &budget) {
+                hasPendingWork = true
+                countLimitHits()
+                return out
+            }
+        }
         var frame: LinesFrame?
         let n = cursors.count
         var full = false
         for k in 0..<n where !full {
             let ci = (startIndex + k) % n
-            full = pollSource(ci, maxFrameBytes: maxFrameBytes, frame: &frame, out: &out)
+            full = pollSource(ci, maxFrameBytes: maxFrameBytes, budget: &budget, frame: &frame, out: &out)
         }
         isLagging = full
+        hasPendingWork = full || budget.isExhausted
         startIndex = (startIndex + 1) % n
         if var f = frame, f.count > 0 {
             out.append(f.finish())
@@ -154,22 +234,33 @@ public struct Subscription {
             cursors[i].source.metrics.linesSent.increment(by: Int64(cursors[i].sent))
             cursors[i].sent = 0
         }
+        countLimitHits()
+        return out
+    }
+
+    private mutating func countLimitHits() {
         if filter.limitHits > 0 {
             metrics.patternLimitHits.increment(by: Int64(filter.limitHits))
             filter.limitHits = 0
         }
-        return out
     }
 
     /// Reads one source into `frame`; returns `true` when the frame is full.
-    private mutating func pollSource(_ ci: Int, maxFrameBytes: Int, frame: inout LinesFrame?,
-                                     out: inout [ByteBuffer]) -> Bool {
+    private mutating func pollSource(_ ci: Int, maxFrameBytes: Int, budget: inout WorkBudget,
+                                     frame: inout LinesFrame?, out: inout [ByteBuffer]) -> Bool {
         let source = cursors[ci].source
         while true {
+            if budget.isExhausted { return true }
             let r = source.ring.read(from: cursors[ci].nextSeq, eventID: cursors[ci].eventID, maxLines: Self.readChunk)
+            let silent = cursors[ci].silentGap && cursors[ci].gapReason == nil
             let reason = cursors[ci].gapReason ?? .slowConsumer
             cursors[ci].gapReason = nil
-            if let gap = r.gap {
+            cursors[ci].silentGap = false
+            if let gap = r.gap, silent {
+                // The `n` replay's start left the ring while it was being found: `n` replays
+                // what is held and reports no loss.
+                _ = gap
+            } else if let gap = r.gap {
                 Self.flush(&frame, into: &out)
                 out.append(writer.dropped(source: source.name, range: gap, reason: reason))
                 source.metrics.dropped(reason).increment(by: Int64(gap.count))
@@ -189,7 +280,7 @@ public struct Subscription {
             }
             for slice in r.slices {
                 if frame == nil { frame = LinesFrame(writer: writer, capacity: maxFrameBytes) }
-                let stoppedAt = append(slice, cursor: ci, frame: &frame!, maxFrameBytes: maxFrameBytes)
+                let stoppedAt = append(slice, cursor: ci, frame: &frame!, maxFrameBytes: maxFrameBytes, budget: &budget)
                 if let stop = stoppedAt {
                     cursors[ci].nextSeq = stop
                     return true
@@ -200,9 +291,9 @@ public struct Subscription {
     }
 
     /// Appends the kept and context lines of `slice`; returns the `seq` to continue from when
-    /// the frame filled up before the end of the slice.
+    /// the frame filled up or the budget ran out before the end of the slice.
     private mutating func append(_ slice: LineSlice, cursor ci: Int, frame: inout LinesFrame,
-                                 maxFrameBytes: Int) -> UInt64? {
+                                 maxFrameBytes: Int, budget: inout WorkBudget) -> UInt64? {
         let block = slice.block
         let limit = maxFrameBytes - 2  // the closing "]}"
         if filter.isPassThrough, query.after == 0, query.before == 0, !query.hasJournalFilter {
@@ -226,17 +317,33 @@ public struct Subscription {
             return nil
         }
         let reportsSpans = filter.reportsSpans
-        var i = slice.start - 1
-        while i + 1 < slice.end {
-            i += 1
-            if cursors[ci].afterRemaining == 0, !query.hasJournalFilter {
-                // Skip to the next kept line at once (one pass over the block for a literal).
-                guard let k = filter.firstKept(in: block, from: i, to: slice.end) else { break }
+        // A cheap whole-run search (one literal) takes the slice at once; pattern filters go
+        // in short runs, so the budget is checked every few lines.
+        let run = filter.searchesBlocks && !query.hasJournalFilter ? slice.count : Self.filterChunk
+        var i = slice.start
+        while i < slice.end {
+            if budget.spend() { return block.firstSeq + UInt64(i) }
+            let kept: Bool
+            if cursors[ci].afterRemaining == 0 {
+                // Skip to the next kept line at once.
+                let runEnd = min(slice.end, i + run)
+                guard let k = firstKept(block, from: i, to: runEnd) else {
+                    i = runEnd
+                    continue
+                }
                 i = k
+                kept = true
+            } else {
+                // Lines the journal filters drop are not part of this client's stream, not even
+                // as context.
+                guard journalKeeps(block, i) else {
+                    i += 1
+                    continue
+                }
+                kept = filter.isPassThrough || block.withText(i) { filter.keeps($0) }
             }
             let seq = block.firstSeq + UInt64(i)
             let record = block.records[i]
-            let kept = journalKeeps(block, i) && block.withText(i) { filter.keeps($0) }
             if kept {
                 var spans: [(Int, Int)] = []
                 if reportsSpans {
@@ -263,6 +370,7 @@ public struct Subscription {
                 cursors[ci].lastEmitted = seq
                 cursors[ci].sent += 1
             }
+            i += 1
         }
         return nil
     }
@@ -277,11 +385,35 @@ public struct Subscription {
         return true
     }
 
-    /// The up to `B` lines before `seq` not yet sent, to go out as context.
+    /// The up to `B` lines before `seq` not yet sent, to go out as context: with journal
+    /// filters, the last `B` lines they keep (looking back at most ``contextLookback`` lines).
     private func beforeLines(_ seq: UInt64, cursor ci: Int) -> [LineSlice] {
-        let from = max(cursors[ci].lastEmitted + 1, seq > UInt64(query.before) ? seq - UInt64(query.before) : 1)
+        let notBefore = cursors[ci].lastEmitted + 1
+        guard query.hasJournalFilter else {
+            let from = max(notBefore, seq > UInt64(query.before) ? seq - UInt64(query.before) : 1)
+            guard from < seq else { return [] }
+            return cursors[ci].source.ring.lines(from: from, to: seq)
+        }
+        let from = max(notBefore, seq > Self.contextLookback ? seq - Self.contextLookback : 1)
         guard from < seq else { return [] }
-        return cursors[ci].source.ring.lines(from: from, to: seq)
+        var picked: [LineSlice] = []
+        var wanted = query.before
+        for slice in cursors[ci].source.ring.lines(from: from, to: seq).reversed() where wanted > 0 {
+            var i = slice.end - 1
+            var runEnd = -1
+            while i >= slice.start, wanted > 0 {
+                if journalKeeps(slice.block, i) {
+                    if runEnd < 0 { runEnd = i + 1 }
+                    wanted -= 1
+                } else if runEnd >= 0 {
+                    picked.append(LineSlice(block: slice.block, start: i + 1, end: runEnd))
+                    runEnd = -1
+                }
+                i -= 1
+            }
+            if runEnd >= 0 { picked.append(LineSlice(block: slice.block, start: i + 1, end: runEnd)) }
+        }
+        return picked.reversed()
     }
 
     private static func flush(_ frame: inout LinesFrame?, into out: inout [ByteBuffer]) {

@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
+import TailcastCore
 
 /// The request context of every route: Hummingbird's core storage, the WebSocket handler
 /// reference, and the channel, so that a stuck WebSocket can be closed from outside.
@@ -9,6 +10,9 @@ public struct TailcastRequestContext: RequestContext, WebSocketRequestContext {
     public let webSocket: WebSocketHandlerReference<Self>
     /// The connection's channel.
     public let channel: any Channel
+    /// What the request's token may read; set by ``TokenMiddleware`` (all sources when auth
+    /// is off or the route needs no token).
+    public var grant: TokenTable.Grant = .allSources
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -19,12 +19,25 @@ public struct TailcastServer: Sendable {
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(settings.certificate).map { NIOSSLCertificateSource.certificate($0) }
                 let key = try NIOSSLPrivateKey(file: settings.key, format: .pem)
-                tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+                tls = Self.hardened(TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
             } catch {
                 throw ConfigErrors([ConfigError(line: 0, key: "tls", message: "[tls] cannot load \(settings.certificate) / \(settings.key): \(error)")])
             }
         }
         runtime = ServerRuntime(config: config, logger: logger, tokens: tokens, tls: tls)
+    }
+
+    /// TLS 1.2 at least; on TLS 1.2 only forward-secret (ECDHE) AEAD suites. TLS 1.3's suites
+    /// are all forward-secret AEAD already.
+    static func hardened(_ base: TLSConfiguration) -> TLSConfiguration {
+        var c = base
+        c.minimumTLSVersion = .tlsv12
+        c.cipherSuites = [
+            "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+            "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+            "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+        ].joined(separator: ":")
+        return c
     }
 
     /// The HTTP and WebSocket application.
@@ -35,10 +48,9 @@ public struct TailcastServer: Sendable {
         let runtime = self.runtime
         let router = Router(context: TailcastRequestContext.self)
         let basePath = runtime.config.server.basePath
-        if let tokens = runtime.tokens {
-            router.add(middleware: TokenMiddleware(tokens: tokens, protectMetrics: runtime.config.auth?.protectMetrics ?? true,
-                                                   basePath: basePath))
-        }
+        let hosts = HostPolicy(runtime.config.server)
+        // Before every route (and the 404 responder): requests naming a foreign Host get 421.
+        router.add(middleware: HostMiddleware(hosts: hosts))
         // Everything under base_path (for a reverse proxy that keeps its prefix); health checks
         // also at the root, where a proxy or orchestrator looks for them.
         let routes = router.group(RouterPath(basePath.isEmpty ? "" : basePath))
@@ -46,8 +58,18 @@ public struct TailcastServer: Sendable {
         if !basePath.isEmpty {
             HealthRoutes.add(to: router.group(""), runtime: runtime)
         }
-        SourceRoutes.add(to: routes, runtime: runtime)
-        MetricsRoute.add(to: routes, runtime: runtime)
+        // Authorization by route: the token check sits on the groups whose routes need it, so
+        // whatever spelling of the path the router accepts, the same check runs.
+        let api = routes.group("api")
+        let metrics = routes.group("metrics")
+        if let tokens = runtime.tokens {
+            api.add(middleware: TokenMiddleware(tokens: tokens))
+            if runtime.config.auth?.protectMetrics ?? true {
+                metrics.add(middleware: TokenMiddleware(tokens: tokens))
+            }
+        }
+        SourceRoutes.add(to: api, runtime: runtime)
+        MetricsRoute.add(to: metrics, runtime: runtime)
         UIRoutes.add(to: routes, basePath: basePath)
 
         let wsRouter = Router(context: TailcastRequestContext.self)
@@ -55,9 +77,12 @@ public struct TailcastServer: Sendable {
             // Cross-site WebSocket hijacking: a browser page of another origin may not connect.
             if let origin = request.headers[.origin], !OriginPolicy.allows(origin: origin, host: request.head.authority,
                                                                            allowed: runtime.config.server.allowedOrigins) {
-                context.logger.warning("refused a WebSocket from a foreign origin", metadata: ["origin": "\(origin)"])
+                context.logger.warning("refused a WebSocket from a foreign origin", metadata: ["origin": "\(LogText.escaped(origin))"])
                 return .dontUpgrade
             }
+            // The guard checked the first request's Host; a later one on a keep-alive
+            // connection is checked here.
+            guard hosts.allows(hostHeader: request.head.authority) else { return .dontUpgrade }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let parameters = QueryString.parse(context.request.uri.query ?? "")
@@ -78,7 +103,7 @@ public struct TailcastServer: Sendable {
             let guarded = GuardedChildChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: wsResponder,
                                                    configuration: channelConfiguration),
-                timeout: handshakeTimeout, maxHeadBytes: 32 << 10,
+                timeout: handshakeTimeout, maxHeadBytes: 32 << 10, hosts: hosts,
                 onReject: { runtime.metrics.handshakesRejected.increment() })
             if let tls { return try TLSChannel(guarded, tlsConfiguration: tls) }
             return guarded

@@ -1,11 +1,13 @@
 import Hummingbird
 import TailcastCore
 
-/// `/api/sources`: every source with its kind, state, last `seq` and path.
+/// `/api/sources`: every source the request's token may read, with its kind, state, last `seq`
+/// and path.
 enum SourceRoutes {
+    /// - Parameter router: the `api` group (which carries the token check when auth is on).
     static func add(to router: RouterGroup<TailcastRequestContext>, runtime: ServerRuntime) {
-        router.get("/api/sources") { _, _ in
-            let items = runtime.sources.map { s -> String in
+        router.get("sources") { _, context in
+            let items = runtime.sources.filter { context.grant.allows($0.name) }.map { s -> String in
                 let state = s.state
                 let (first, next) = s.ring.bounds
                 var item = "{\"name\":\(JSONString.quoted(s.name)),\"kind\":\"\(s.kind.rawValue)\",\"state\":\"\(state.name)\""

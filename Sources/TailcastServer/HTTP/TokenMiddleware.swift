@@ -2,26 +2,26 @@ import Foundation
 import Hummingbird
 import TailcastCore
 
-/// Refuses `/api/*` (and `/metrics` unless configured otherwise) without a valid bearer token:
-/// 401 with `WWW-Authenticate: Bearer`. `/healthz`, `/readyz`, the UI and `/ws` (which answers
-/// with an `error` envelope instead) pass through.
+/// Requires a valid bearer token on the routes of the group it is added to (never decided on
+/// the raw path: the router has already chosen the route, so `//api/sources` or
+/// `/metrics/` get exactly the same check as `/api/sources` and `/metrics`). Without one:
+/// 401 with `WWW-Authenticate: Bearer`. With one: the token's grant goes into the context, and
+/// routes show only the sources it may read.
 struct TokenMiddleware: RouterMiddleware {
     typealias Context = TailcastRequestContext
     let tokens: TokenTable
-    let protectMetrics: Bool
-    let basePath: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        let protected = path.hasPrefix(basePath + "/api/") || (protectMetrics && path == basePath + "/metrics")
-        guard protected else { return try await next(request, context) }
-        if let token = BearerToken.from(request.headers[.authorization]), tokens.authorize(token) != nil {
+        if let token = BearerToken.from(request.headers[.authorization]), let grant = tokens.authorize(token) {
+            var context = context
+            context.grant = grant
             return try await next(request, context)
         }
         return Response(status: .unauthorized, headers: [
             .wwwAuthenticate: "Bearer realm=\"tailcast\"",
             .contentType: "application/json",
-        ], body: .init(byteBuffer: ByteBuffer(string: #"{"error":"unauthorized","message":"send Authorization: Bearer TOKEN"}"#)))
+            .cacheControl: "no-store",
+        ], body: .init(byteBuffer: ByteBuffer(string: #"{"type":"error","code":"unauthorized","error":"unauthorized","message":"this server needs a token: send Authorization: Bearer TOKEN"}"#)))
     }
 }
 

@@ -5,6 +5,7 @@ import { fromSearch, toSearch, toWsQuery, toMessage, sameQuery, describe, defaul
 import { Connection } from './connection.js';
 import { LogView } from './view.js';
 import { display, rowTitle, plainText } from './line.js';
+import { Finder } from './find.js';
 import { parseAnsi } from './ansi.js';
 
 const $ = (id) => document.getElementById(id);
@@ -12,7 +13,7 @@ const fmt = (n) => Number(n).toLocaleString('en-US').replace(/,/g, ' ');
 
 // ---------------------------------------------------------------- preferences (localStorage)
 
-const prefs = Object.assign({ wrap: true, ansi: true, json: true, time: 'local', cap: 100000 },
+const prefs = Object.assign({ wrap: true, ansi: true, json: true, time: 'local', cap: 100000, cols: '', theme: 'auto' },
   JSON.parse(localStorage.getItem('tailcast.prefs') || '{}'));
 const savePrefs = () => localStorage.setItem('tailcast.prefs', JSON.stringify(prefs));
 Object.assign(display, { time: prefs.time, ansi: prefs.ansi, json: prefs.json });
@@ -24,6 +25,8 @@ let sources = [];                               // from /api/sources
 let queryError = null;                          // {param, message} of the last rejection
 let received = 0;                               // lines received since the page opened
 let paused = false;
+let selected = null;                            // the line linked to (#SRC:SEQ:EPOCH)
+const waitingSources = new Map();               // source -> path, of sources whose file is not there yet
 const lastSeq = new Map();                      // source -> seq of the last line shown (context gaps)
 
 const view = new LogView({
@@ -34,6 +37,11 @@ const view = new LogView({
 view.cap = prefs.cap;
 view.wrap = prefs.wrap;
 view.relayout();
+const finder = new Finder(view, showFind);
+view.decorate = (el, entry) => {
+  finder.decorate(el, entry);
+  if (entry === selected) el.classList.add('selected');
+};
 
 const conn = new Connection(
   (since, token) => toWsQuery(committed, { since, token }),
@@ -42,7 +50,10 @@ const conn = new Connection(
     hello: onHello,
     lines: onLines,
     dropped: onDropped,
-    event: (m) => marker('event', `${m.source}: ${EVENT_TEXT[m.event] || m.event}${m.detail ? ` (${m.detail})` : ''}`, m.event),
+    event: (m) => {
+      if (m.event === 'reopened') waitingSources.delete(m.source);
+      marker('event', `${m.source}: ${EVENT_TEXT[m.event] || m.event}${m.detail ? ` (${m.detail})` : ''}`, m.event);
+    },
     queryRejected: (err) => showError(err),
     fatal: (err) => { showError(err); setStatus('error', 'query rejected'); },
     lost: ({ why }) => marker('reconnect', `${why}; reconnecting…`),
@@ -67,6 +78,7 @@ function marker(cls, text, extra = '') {
 }
 
 function onDropped(m) {
+  linkLost(m);
   if (m.reason === 'restarted') {
     marker('restart', `server restarted: ${m.source} lines from #${fmt(m.from_seq)} of the previous run (epoch ${m.epoch}) are unknown; showing the new run`);
     lastSeq.delete(m.source);
@@ -83,6 +95,7 @@ function onHello(m, info) {
   const multi = (m.sources || []).length > 1;
   const width = Math.min(16, Math.max(4, ...(m.sources || []).map((s) => s.length)));
   document.documentElement.style.setProperty('--src-w', `${width}ch`);   // CSSOM: allowed by the CSP
+  view.ordered = multi;                     // merged view: in time order
   if (multi !== display.showSource || width !== view.sourceWidth) {
     display.showSource = multi;
     view.sourceWidth = width;
@@ -94,7 +107,9 @@ function onHello(m, info) {
     clearError();
     view.clear();
     lastSeq.clear();
-    marker('query', `showing ${describe(committed)}`);
+    marker('query', `showing ${describe(committed)}${paused ? '; paused: its lines come when you resume' : ''}`);
+    finder.changed();
+    showEmpty();
   } else if (info.reconnect) {
     marker('reconnect', info.resumedFrom ? `reconnected; resuming after ${info.resumedFrom.split(',').map((s) => s.split(':').slice(0, 2).join(' #')).join(', ')}` : 'reconnected');
   } else {
@@ -103,6 +118,15 @@ function onHello(m, info) {
   // A query sent just before the socket dropped got no answer: send it again.
   if (info.first && !queryError && !sameQuery(readControls(), committed)) apply();
   setStatus(paused ? 'paused' : 'live', paused ? 'paused' : 'live');
+}
+
+// A line's place in the merged view: its time (log_ts when the server found one in the line,
+// else ts) in ms, with the microseconds of an RFC 3339 fraction kept.
+function timeKey(ts) {
+  const ms = Date.parse(ts);
+  if (Number.isNaN(ms)) return NaN;
+  const frac = /\.(\d{4,})/.exec(ts);
+  return frac ? ms + Number(`0.${frac[1].slice(3)}`) : ms;
 }
 
 const contextOn = () => [committed.C, committed.A, committed.B].some((v) => Number(v) > 0);
@@ -117,13 +141,16 @@ function onLines(list) {
     }
     lastSeq.set(l.source, l.seq);
     out.push({
-      kind: 'line', source: l.source, seq: l.seq, ts: l.ts, text: l.text,
-      matches: l.matches || null, context: !!l.context, fields: l.fields || null,
+      kind: 'line', source: l.source, seq: l.seq, ts: l.ts, logTs: l.log_ts || null, key: timeKey(l.log_ts || l.ts),
+      text: l.text, matches: l.matches || null, context: !!l.context, fields: l.fields || null,
       truncated: !!l.truncated, file: l.file || null, shown: null,
     });
   }
   received += list.length;
+  if (waitingSources.size) for (const l of list) if (waitingSources.has(l.source)) appeared(l.source);
   view.add(out);
+  finder.added(out);
+  if (linkTarget) reachLink(out);
   if (performance.now() - countersAt > 250) counters();
   if (!$('empty').hidden) $('empty').hidden = true;
 }
@@ -142,7 +169,7 @@ let countersAt = -Infinity;
 function counters() {
   countersAt = performance.now();
   $('total').textContent = fmt(received);
-  $('held').textContent = fmt(view.size);
+  $('held').textContent = fmt(view.lineCount);
 }
 const ticks = [[performance.now(), 0]];
 setInterval(() => {
@@ -155,10 +182,16 @@ setInterval(() => {
   showEmpty();
 }, 500);
 
+// Why the view has no line: waiting for the first one, or paused (a new filter's lines come
+// on resume: the server holds them until then).
 function showEmpty() {
-  const empty = view.size === 0;
+  const empty = view.lineCount === 0;
   $('empty').hidden = !empty || !$('token-box').hidden;
-  if (empty) $('empty').textContent = `Waiting for lines: ${describe(committed)}`;
+  if (empty) {
+    $('empty').textContent = paused
+      ? `Paused: lines (${describe(committed)}) come when you resume (Space or the Resume button)`
+      : `Waiting for lines: ${describe(committed)}`;
+  }
 }
 
 // ---------------------------------------------------------------- query controls
@@ -172,10 +205,50 @@ const pressed = (b) => b.getAttribute('aria-pressed') === 'true';
 const press = (b, on) => b.setAttribute('aria-pressed', String(!!on));
 let draftSources = committed.source.slice();
 
+// Patterns: the first box of each kind is in the page; "+" adds more (up to 16 in all, the
+// server's limit), each with a × to remove it.
+const MAX_PATTERNS = 16;
+const patternInputs = (kind) => [ctl[kind], ...$(`${kind}-extra`).querySelectorAll('input')];
+const patterns = (kind) => patternInputs(kind).map((el) => el.value).filter((v) => v !== '');
+function updatePatternButtons() {
+  const full = patternInputs('q').length + patternInputs('not').length >= MAX_PATTERNS;
+  $('q-add').disabled = full;
+  $('not-add').disabled = full;
+}
+function addPattern(kind, value = '', focus = true) {
+  if (patternInputs('q').length + patternInputs('not').length >= MAX_PATTERNS) return null;
+  const holder = $(`${kind}-extra`);
+  const wrap = document.createElement('span');
+  wrap.className = 'pattern';
+  const input = document.createElement('input');
+  Object.assign(input, { type: 'text', className: 'text', spellcheck: false, autocomplete: 'off', value,
+    placeholder: kind === 'q' ? 'and filter' : 'or exclude' });
+  input.setAttribute('aria-label', kind === 'q' ? 'another filter pattern' : 'another exclude pattern');
+  input.addEventListener('input', () => applySoon());
+  input.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply(); });
+  const x = document.createElement('button');
+  Object.assign(x, { type: 'button', className: 'btn x', textContent: '×', title: 'Remove this pattern' });
+  x.addEventListener('click', () => { wrap.remove(); holder.hidden = !holder.children.length; updatePatternButtons(); apply(); });
+  wrap.append(input, x);
+  holder.append(wrap);
+  holder.hidden = false;
+  updatePatternButtons();
+  if (focus) input.focus();
+  return input;
+}
+function setPatterns(kind, list) {
+  ctl[kind].value = list[0] || '';
+  const holder = $(`${kind}-extra`);
+  holder.textContent = '';
+  for (const v of list.slice(1)) addPattern(kind, v, false);
+  holder.hidden = !holder.children.length;
+  updatePatternButtons();
+}
+
 /** Shows a query in the controls. */
 function fillControls(q) {
-  ctl.q.value = q.q;
-  ctl.not.value = q.not;
+  setPatterns('q', q.q);
+  setPatterns('not', q.not);
   ctl.ctx.value = q.C !== '' ? q.C : '';
   ctl.n.value = q.n;
   ctl.unit.value = q.unit;
@@ -190,7 +263,7 @@ function fillControls(q) {
 function readControls() {
   const q = defaultQuery();
   Object.assign(q, {
-    source: draftSources.slice(), q: ctl.q.value, not: ctl.not.value,
+    source: draftSources.slice(), q: patterns('q'), not: patterns('not'),
     F: !pressed(ctl.regex), i: pressed(ctl.i), w: pressed(ctl.w), v: pressed(ctl.v),
     C: ctl.ctx.value.trim(), n: ctl.n.value.trim() === '' ? 0 : ctl.n.value.trim(),
     A: ctl.ctx.value.trim() === '' ? committed.A : '', B: ctl.ctx.value.trim() === '' ? committed.B : '',
@@ -221,7 +294,7 @@ const applySoon = (ms = 350) => { clearTimeout(applyTimer); applyTimer = setTime
 function writeUrl() {
   const url = `${location.pathname}${toSearch(committed)}${location.hash}`;
   if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
-  document.title = `tailcast${committed.q ? ` · ${committed.q}` : ''}${paused ? ' (paused)' : ''}`;
+  document.title = `tailcast${committed.q.length ? ` · ${committed.q.join(' & ')}` : ''}${paused ? ' (paused)' : ''}`;
 }
 
 // Which field a rejected parameter belongs to.
@@ -231,7 +304,7 @@ const ERROR_FIELD = { q: 'q', not: 'not', F: 'q', i: 'q', v: 'q', w: 'q', C: 'ct
 function showError(err) {
   queryError = err;
   const box = $('q-error');
-  box.textContent = `${err.param ? `${err.param}: ` : ''}${err.message || err.code}`;
+  box.textContent = `${err.code === 'forbidden' ? 'forbidden: ' : ''}${err.param ? `${err.param}: ` : ''}${err.message || err.code}`;
   box.hidden = false;
   document.querySelectorAll('.invalid').forEach((el) => el.classList.remove('invalid'));
   const field = $(ERROR_FIELD[err.param] || 'q');
@@ -268,6 +341,8 @@ for (const el of [ctl.ctx, ctl.n]) {
   el.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply(); });
 }
 ctl.priority.addEventListener('change', () => apply());
+$('q-add').addEventListener('click', () => addPattern('q'));
+$('not-add').addEventListener('click', () => addPattern('not'));
 for (const b of [ctl.regex, ctl.i, ctl.w, ctl.v]) {
   b.addEventListener('click', () => { press(b, !pressed(b)); apply(); });
 }
@@ -335,11 +410,39 @@ function afterPick() {
   apply();
 }
 
+// Every HTTP call of the page goes through here, with the token (when there is one) as a
+// bearer header: 401 asks for a token, 403 says "forbidden" with the server's message.
+async function api(path) {
+  const headers = conn.token ? { Authorization: `Bearer ${conn.token}` } : {};
+  const res = await fetch(new URL(path, document.baseURI), { cache: 'no-store', headers });
+  if (res.status === 401 || res.status === 403) {
+    let body = {};
+    try { body = await res.json(); } catch { /* no JSON body */ }
+    askToken({ code: res.status === 401 ? 'unauthorized' : 'forbidden', message: body.message || body.error || `HTTP ${res.status}` });
+    return null;
+  }
+  if (!res.ok) return null;
+  return res.json();
+}
+
+// The server sends no event when a waiting source's file shows up for the first time: the
+// page notices it (a line from it, or /api/sources saying "following") and marks it.
+function appeared(name) {
+  const path = waitingSources.get(name);
+  waitingSources.delete(name);
+  marker('appeared', `${name}: file appeared${path ? ` (${path})` : ''}; following it`);
+}
+
 async function loadSources() {
   try {
-    const res = await fetch(new URL('api/sources', document.baseURI), { cache: 'no-store' });
-    if (!res.ok) return;
-    sources = await res.json();
+    const list = await api('api/sources');
+    if (!list) return;
+    for (const s of list) {
+      const before = sources.find((o) => o.name === s.name);
+      if (s.kind === 'file' && s.state === 'waiting' && (!before || before.state !== 'waiting')) waitingSources.set(s.name, s.path || '');
+      else if (s.state === 'following' && waitingSources.has(s.name)) appeared(s.name);
+    }
+    sources = list;
     renderSources();
   } catch { /* offline: keep the last list */ }
 }
@@ -348,6 +451,8 @@ const menu = $('source-menu');
 function openMenu(open) {
   menu.hidden = !open;
   $('source-button').setAttribute('aria-expanded', String(open));
+  // At phone width the menu spans the screen (fixed, see app.css), just under its button.
+  menu.style.top = open && matchMedia('(max-width: 640px)').matches ? `${$('source-button').getBoundingClientRect().bottom + 4}px` : '';
   if (open) loadSources();
 }
 $('source-button').addEventListener('click', () => openMenu(menu.hidden));
@@ -363,7 +468,7 @@ function toggleOption(id, key, after) {
 }
 toggleOption('o-wrap', 'wrap', () => { view.wrap = prefs.wrap; document.body.classList.toggle('nowrap', !prefs.wrap); view.relayout(false); });
 toggleOption('o-ansi', 'ansi', () => { display.ansi = prefs.ansi; view.relayout(); });
-toggleOption('o-json', 'json', () => { display.json = prefs.json; view.relayout(); });
+toggleOption('o-json', 'json', () => { display.json = prefs.json; view.relayout(); finder.refresh(); });
 document.body.classList.toggle('nowrap', !prefs.wrap);
 
 const TIME_MODES = ['local', 'utc', 'off'];
@@ -374,6 +479,46 @@ timeButton.addEventListener('click', () => {
   prefs.time = TIME_MODES[(TIME_MODES.indexOf(prefs.time) + 1) % TIME_MODES.length];
   display.time = prefs.time;
   savePrefs(); showTime(); view.relayout(false);
+});
+
+// JSON columns: the chosen fields in cells of their own, each as wide as its widest value.
+const MAX_COLS = 8;
+const colsInput = $('o-cols');
+const parseCols = (v) => [...new Set(v.split(',').map((c) => c.trim()).filter(Boolean))].slice(0, MAX_COLS);
+function setColumns(value) {
+  display.cols = parseCols(value);
+  display.colW = display.cols.map((c) => Math.min(12, Math.max(4, c.length)));
+  display.colW.forEach((w, k) => document.documentElement.style.setProperty(`--jc${k}-w`, `${w}ch`));
+}
+let widenPending = false;
+display.onWiden = (k, w) => {
+  document.documentElement.style.setProperty(`--jc${k}-w`, `${w}ch`);   // CSSOM: allowed by the CSP
+  if (!widenPending) { widenPending = true; queueMicrotask(() => { widenPending = false; view.reflow(); }); }
+};
+colsInput.value = prefs.cols;
+setColumns(prefs.cols);
+colsInput.addEventListener('change', () => {
+  prefs.cols = parseCols(colsInput.value).join(',');
+  colsInput.value = prefs.cols;
+  savePrefs();
+  setColumns(prefs.cols);
+  view.relayout();
+  finder.refresh();
+});
+colsInput.addEventListener('keydown', (e) => { if (e.key === 'Enter') colsInput.dispatchEvent(new Event('change')); });
+
+// Theme: auto (the system's), dark or light; kept with the other preferences.
+const THEMES = ['auto', 'dark', 'light'];
+function showTheme() {
+  if (prefs.theme === 'auto') delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = prefs.theme;
+  $('o-theme').textContent = `theme: ${prefs.theme}`;
+}
+showTheme();
+$('o-theme').addEventListener('click', () => {
+  prefs.theme = THEMES[(THEMES.indexOf(prefs.theme) + 1) % THEMES.length];
+  savePrefs();
+  showTheme();
 });
 
 const capInput = $('o-cap');
@@ -392,14 +537,72 @@ function setPaused(on) {
   $('pause').textContent = on ? 'Resume' : 'Pause';
   $('pause').classList.toggle('active', on);
   document.body.classList.toggle('paused', on);
-  if (on) marker('pause', 'paused: the server holds new lines until resume');
+  if (on) marker('pause', 'paused: the server keeps your place; lines that leave its buffer meanwhile are reported as skipped on resume');
   writeUrl();
+  showEmpty();
 }
 $('pause').addEventListener('click', () => setPaused(!paused));
 $('follow').addEventListener('click', () => view.jumpToEnd());
 $('jump').addEventListener('click', () => view.jumpToEnd());
-$('clear').addEventListener('click', () => { view.clear(); lastSeq.clear(); });
+$('clear').addEventListener('click', () => { view.clear(); lastSeq.clear(); finder.changed(); showEmpty(); });
 press($('follow'), true);
+
+// ---------------------------------------------------------------- links to a line
+
+// Clicking a line's time selects it and puts #SRC:SEQ:EPOCH in the URL. Opening such a URL
+// resumes that source LINK_CONTEXT lines before the line (since=SRC:SEQ-1-B:EPOCH, through
+// the real /ws), then scrolls to the line and selects it.
+const LINK_CONTEXT = 50;
+let linkTarget = parseLink(location.hash);
+
+function parseLink(hash) {
+  let text = '';
+  try { text = decodeURIComponent(hash || ''); } catch { return null; }   // a mangled link: ignore it
+  const m = /^#(.+):(\d+):([A-Za-z0-9_-]{1,16})$/.exec(text);
+  return m && Number(m[2]) > 0 ? { source: m[1], seq: Number(m[2]), epoch: m[3] } : null;
+}
+
+function select(entry) {
+  const old = selected && view.rowOf(selected);
+  if (old) old.classList.remove('selected');
+  selected = entry;
+  const row = entry && view.rowOf(entry);
+  if (row) row.classList.add('selected');
+}
+
+$('rows').addEventListener('click', (e) => {
+  const ts = e.target.closest('.ts');
+  const row = ts && ts.closest('.row');
+  if (!row || !row.entry || row.entry.kind !== 'line') return;
+  const entry = row.entry;
+  select(entry);
+  view.setFollow(false);
+  const epoch = conn.epochs[entry.source] || '';
+  history.replaceState(null, '', `${location.pathname}${location.search}#${encodeURIComponent(entry.source).replace(/%2F/g, '/')}:${entry.seq}:${epoch}`);
+  linkTarget = null;
+});
+
+// Lines arrived while a link is being opened: the linked one (or, when it is not in this
+// view, the first after it) is scrolled to and selected.
+function reachLink(entries) {
+  const t = linkTarget;
+  const hit = entries.find((e) => e.kind === 'line' && e.source === t.source && e.seq >= t.seq);
+  if (!hit) return;
+  linkTarget = null;
+  select(hit);
+  view.scrollToEntry(hit);
+  if (hit.seq !== t.seq) toast(`line ${t.source} #${fmt(t.seq)} is not in this view; showing the next one`);
+}
+
+function linkLost(m) {
+  if (!linkTarget || m.source !== linkTarget.source) return;
+  if (m.reason === 'restarted') { toast('the linked line is from an earlier run of the server'); linkTarget = null; return; }
+  if (m.to_seq != null && m.to_seq >= linkTarget.seq) { toast('the linked line is no longer held by the server'); }
+}
+
+if (linkTarget) {
+  conn.last.set(linkTarget.source, { seq: Math.max(0, linkTarget.seq - 1 - LINK_CONTEXT), epoch: linkTarget.epoch });
+}
 
 // ---------------------------------------------------------------- copy and download
 
@@ -464,9 +667,14 @@ function toast(text) {
 // ---------------------------------------------------------------- token
 
 function askToken(err) {
-  setStatus('error', err.code === 'forbidden' ? 'forbidden' : 'token needed');
-  $('token-reason').textContent = err.message || 'This server asks for an access token.';
-  $('token-box').hidden = false;
+  const forbidden = err.code === 'forbidden';
+  setStatus('error', forbidden ? 'forbidden' : 'token needed');
+  $('token-title').textContent = forbidden ? 'Forbidden' : 'Token needed';
+  $('token-reason').textContent = `${forbidden ? 'forbidden' : 'token needed'}: ${err.message || 'this server asks for an access token'}`;
+  const box = $('token-box');
+  if (!box.hidden) return;                       // already asking: keep what is being typed
+  box.hidden = false;
+  $('empty').hidden = true;
   $('token-input').value = '';
   $('token-input').focus();
 }
@@ -474,9 +682,46 @@ function submitToken() {
   conn.setToken($('token-input').value.trim());
   $('token-box').hidden = true;
   conn.connectNow();
+  loadSources();
 }
 // A form so the password field is where browsers expect it; it is never submitted.
 $('token-box').addEventListener('submit', (e) => { e.preventDefault(); submitToken(); });
+
+// ---------------------------------------------------------------- find in view
+
+const findBox = $('find');
+function showFind({ term, count, index }) {
+  const c = $('find-count');
+  c.textContent = term ? `${index >= 0 ? fmt(index + 1) : '–'} / ${fmt(count)}` : '';
+  c.classList.toggle('none', !!term && count === 0);
+}
+let findTimer = 0;
+findBox.addEventListener('input', () => { clearTimeout(findTimer); findTimer = setTimeout(() => finder.set(findBox.value), 150); });
+findBox.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') {
+    e.preventDefault();
+    clearTimeout(findTimer);
+    finder.set(findBox.value);
+    finder.step(e.shiftKey ? -1 : 1);
+  } else if (e.key === 'Escape') {
+    e.stopPropagation();
+    findBox.value = '';
+    finder.set('');
+    findBox.blur();
+  }
+});
+$('find-next').addEventListener('click', () => { finder.set(findBox.value); finder.step(1); });
+$('find-prev').addEventListener('click', () => { finder.set(findBox.value); finder.step(-1); });
+// Ctrl-F / Cmd-F: the page's own find, which sees every line held (the browser's sees only
+// the rows in the DOM). Pressed twice, the browser's find opens as usual.
+document.addEventListener('keydown', (e) => {
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'f' && document.activeElement !== findBox) {
+    e.preventDefault();
+    if (!findBox.offsetWidth) { document.body.classList.add('more'); $('more').setAttribute('aria-expanded', 'true'); }
+    findBox.focus();
+    findBox.select();
+  }
+});
 
 // ---------------------------------------------------------------- keyboard
 
@@ -487,8 +732,11 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape') {
     if (!$('help').hidden) { $('help').hidden = true; return; }
     if (!menu.hidden) { openMenu(false); return; }
-    if (!$('token-box').hidden) return;
-    if (ctl.q.value !== '') { ctl.q.value = ''; apply(); }
+    if (!$('token-box').hidden) {              // a forbidden query can be changed instead
+      if ($('token-title').textContent === 'Forbidden') $('token-box').hidden = true;
+      return;
+    }
+    if (patterns('q').length || patterns('not').length) { setPatterns('q', []); setPatterns('not', []); apply(); }
     if (inField) e.target.blur();
     return;
   }
@@ -497,6 +745,11 @@ document.addEventListener('keydown', (e) => {
   else if (e.key === ' ' && e.target.tagName !== 'BUTTON') { e.preventDefault(); setPaused(!paused); }
   else if (e.key === 'End') { e.preventDefault(); view.jumpToEnd(); }
   else if (e.key === '?') { $('help').hidden = !$('help').hidden; }
+});
+$('more').addEventListener('click', () => {
+  const open = !document.body.classList.contains('more');
+  document.body.classList.toggle('more', open);
+  $('more').setAttribute('aria-expanded', String(open));
 });
 $('help-button').addEventListener('click', () => { $('help').hidden = !$('help').hidden; });
 $('help-close').addEventListener('click', () => { $('help').hidden = true; });
@@ -512,10 +765,10 @@ showEmpty();
 
 // A handle for debugging in the console and for the browser tests (read-only use).
 window.tailcast = {
-  view, conn,
+  view, conn, finder,
   query: () => ({ ...committed }),
   lines: () => view.entries().filter((e) => e.kind === 'line').map((e) => ({ source: e.source, seq: e.seq, text: e.text, matches: e.matches })),
   markers: () => view.entries().filter((e) => e.kind === 'marker').map((e) => ({ cls: e.cls, text: e.text })),
-  stats: () => ({ received, held: view.size, rows: document.querySelectorAll('#rows .row').length, following: view.following, paused, status: $('status').dataset.state }),
+  stats: () => ({ received, held: view.lineCount, rows: document.querySelectorAll('#rows .row').length, following: view.following, paused, status: $('status').dataset.state }),
   text: viewText,
 };

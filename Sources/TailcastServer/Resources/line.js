@@ -11,7 +11,12 @@ export const display = {
   ansi: true,          // false: strip colours
   json: true,          // true: JSON objects as key=value
   showSource: false,   // merged view of several sources
+  find: '',            // find in view: lower-case text to highlight ('' = none)
+  cols: [],            // JSON fields shown as columns (JSON view only)
+  colW: [],            // their widths in ch (grow with the values seen, up to COL_MAX)
+  onWiden: null,       // (index, width) when a column had to grow
 };
+const COL_MAX = 32;
 
 const sourceColors = new Map();
 /** A stable colour slot (0..7) per source name, in order of first appearance. */
@@ -31,28 +36,34 @@ export function clock(ts, mode) {
     : `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-/** A JSON object as "k=v k=v" with style runs for keys, or null when the text is not one. */
-export function jsonView(text) {
+/** A JSON object as "k=v k=v" with style runs for keys, or null when the text is not one.
+ *  The fields named in `cols` are left out of the text and returned as `cells` instead. */
+export function jsonView(text, cols = display.cols) {
   const t = text.trim();
   if (t.length < 2 || t[0] !== '{' || t[t.length - 1] !== '}') return null;
   let obj;
   try { obj = JSON.parse(t); } catch { return null; }
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return null;
+  const plain = (v) => (hasAnsi(v) ? parseAnsi(v, true).text : v);   // no raw escapes in values
   let out = '';
   const runs = [];
   for (const [k, v] of Object.entries(obj)) {
+    if (cols.length && cols.includes(k)) continue;
     if (out) out += ' ';
     runs.push({ s: out.length, e: out.length + k.length + 1, cls: 'j-key' });
     out += `${k}=`;
     let val;
     if (typeof v === 'string') {
-      const plain = hasAnsi(v) ? parseAnsi(v, true).text : v;   // no raw escapes in values
-      val = plain === '' || /[\s"=]/.test(plain) ? JSON.stringify(plain) : plain;
+      const p = plain(v);
+      val = p === '' || /[\s"=]/.test(p) ? JSON.stringify(p) : p;
     } else val = JSON.stringify(v);
     if (v === null || typeof v !== 'string') runs.push({ s: out.length, e: out.length + val.length, cls: 'j-lit' });
     out += val;
   }
-  return { text: visible(out), runs };
+  const cells = cols.length
+    ? cols.map((c) => (!Object.hasOwn(obj, c) ? null : visible(typeof obj[c] === 'string' ? plain(obj[c]) : JSON.stringify(obj[c]))))
+    : null;
+  return { text: visible(out), runs, cells };
 }
 
 // Where the server's matches land in a reformatted (key=value) text: the same matched
@@ -67,14 +78,15 @@ function rematch(raw, matches, shown) {
   return spans;
 }
 
-/** What a line shows: {text, runs, marks} after JSON / ANSI handling. Cached per entry. */
-export function shownLine(entry) {
+/** What a line shows: {text, runs, marks} after JSON / ANSI handling. Cached per entry
+ *  (only rows that were in the DOM keep it; `cache` false leaves nothing behind). */
+export function shownLine(entry, cache = true) {
   if (entry.shown) return entry.shown;
   const raw = entry.text;
-  let text, runs = [], marks = entry.matches || null;
+  let text, runs = [], marks = entry.matches || null, cells = null;
   const json = display.json ? jsonView(raw) : null;
   if (json) {
-    ({ text, runs } = json);
+    ({ text, runs, cells } = json);
     if (marks) marks = rematch(raw, marks, text);
   } else if (hasAnsi(raw)) {
     const a = parseAnsi(raw, !display.ansi);
@@ -84,8 +96,30 @@ export function shownLine(entry) {
   } else {
     text = visible(raw);
   }
-  entry.shown = { text, runs, marks };
-  return entry.shown;
+  const shown = { text, runs, marks, cells };
+  if (cache) entry.shown = shown;
+  return shown;
+}
+
+/** The text a line shows, for find in view: without building style runs or caching. */
+export function shownText(entry) {
+  if (entry.shown) return entry.shown.text;
+  const raw = entry.text;
+  if (display.json && raw.length > 1 && raw.charCodeAt(0) === 123) {
+    const json = jsonView(raw);
+    if (json) return json.cells ? `${json.cells.filter((c) => c !== null).join(' ')} ${json.text}` : json.text;
+  }
+  return hasAnsi(raw) ? parseAnsi(raw, true).text : visible(raw);
+}
+
+/** [start, end) of every case-insensitive occurrence of `needle` (lower case) in `text`. */
+export function findSpans(text, needle) {
+  if (!needle) return [];
+  const hay = text.toLowerCase();
+  if (hay.length !== text.length) return [];      // a case mapping changed the length: no safe offsets
+  const out = [];
+  for (let at = hay.indexOf(needle); at >= 0 && out.length < 200; at = hay.indexOf(needle, at + needle.length)) out.push([at, at + needle.length]);
+  return out;
 }
 
 /** Plain text of a line as shown (no colours): what copy and download use. */
@@ -112,33 +146,38 @@ function put(el, piece) {
   if (at < piece.length) el.append(piece.slice(at));
 }
 
-// Fills `el` with `text`, cut at the borders of style runs and highlight marks.
-function paint(el, text, runs, marks) {
-  if (!runs.length && !(marks && marks.length)) {
+// Fills `el` with `text`, cut at the borders of style runs, highlight marks (the server's
+// matches) and find marks (find in view).
+function paint(el, text, runs, marks, finds = []) {
+  if (!runs.length && !(marks && marks.length) && !finds.length) {
     if (PICTURES.test(text)) put(el, text); else el.textContent = text;
     return;
   }
   const cuts = new Set([0, text.length]);
   for (const r of runs) { cuts.add(r.s); cuts.add(r.e); }
   if (marks) for (const [s, e] of marks) { cuts.add(Math.max(0, Math.min(s, text.length))); cuts.add(Math.max(0, Math.min(e, text.length))); }
+  for (const [s, e] of finds) { cuts.add(s); cuts.add(e); }
   const pts = [...cuts].sort((a, b) => a - b);
-  let ri = 0, mi = 0;
+  let ri = 0, mi = 0, fi = 0;
   for (let k = 0; k + 1 < pts.length; k++) {
     const s = pts[k], e = pts[k + 1];
     if (e <= s) continue;
     while (ri < runs.length && runs[ri].e <= s) ri++;
     while (marks && mi < marks.length && marks[mi][1] <= s) mi++;
+    while (fi < finds.length && finds[fi][1] <= s) fi++;
     const run = ri < runs.length && runs[ri].s <= s ? runs[ri] : null;
     const marked = marks && mi < marks.length && marks[mi][0] <= s;
+    const found = fi < finds.length && finds[fi][0] <= s;
     const piece = text.slice(s, e);
-    if (!run && !marked) { put(el, piece); continue; }
-    const span = document.createElement(marked ? 'mark' : 'span');
+    if (!run && !marked && !found) { put(el, piece); continue; }
+    const span = document.createElement(marked || found ? 'mark' : 'span');
     if (run) {
       if (run.cls) span.className = run.cls;
       if (run.fg) span.style.color = run.fg;           // CSSOM, allowed by the CSP
       if (run.bg) span.style.backgroundColor = run.bg;
     }
     if (marked) span.classList.add('hl');
+    if (found) span.classList.add('fm');
     put(span, piece);
     el.append(span);
   }
@@ -169,7 +208,8 @@ export function buildRow(entry) {
   if (display.time !== 'off') {
     const ts = document.createElement('span');
     ts.className = 'ts';
-    ts.textContent = clock(entry.ts, display.time);
+    ts.textContent = clock(entry.logTs || entry.ts, display.time);
+    ts.title = 'link to this line';
     row.append(ts);
   }
   if (display.showSource) {
@@ -179,10 +219,22 @@ export function buildRow(entry) {
     row.append(src);
     row.classList.add(`s${sourceColor(entry.source)}`);
   }
+  const { text, runs, marks, cells } = shownLine(entry);
+  if (cells) {
+    cells.forEach((c, k) => {
+      const cell = document.createElement('span');
+      cell.className = c === null ? 'jcol empty' : 'jcol';
+      cell.classList.add(`jc${k}`);
+      cell.textContent = c === null ? '–' : c;
+      cell.title = `${display.cols[k]}=${c === null ? '(absent)' : c}`;
+      row.append(cell);
+      const w = Math.min(COL_MAX, c === null ? 0 : c.length);
+      if (w > (display.colW[k] || 0)) { display.colW[k] = w; if (display.onWiden) display.onWiden(k, w); }
+    });
+  }
   const msg = document.createElement('span');
   msg.className = 'msg';
-  const { text, runs, marks } = shownLine(entry);
-  paint(msg, text, runs, marks);
+  paint(msg, text, runs, marks, display.find ? findSpans(text, display.find) : []);
   if (entry.truncated) {
     const t = document.createElement('span');
     t.className = 'badge';
@@ -197,7 +249,7 @@ export function buildRow(entry) {
 export function rowTitle(entry) {
   if (entry.kind === 'marker') return entry.detail || entry.text;
   const f = entry.fields;
-  let t = `${entry.source} #${entry.seq}  ${entry.ts}`;
+  let t = `${entry.source} #${entry.seq}  ${entry.logTs ? `${entry.logTs} (read ${entry.ts})` : entry.ts}`;
   if (entry.file) t += `\n${entry.file}`;
   if (f) {
     if (f.priority !== undefined) t += `\npriority ${f.priority} (${PRIORITY[f.priority] ?? '?'})`;

@@ -9,8 +9,8 @@ const FLAGS = ['F', 'i', 'v', 'w'];
 export function defaultQuery() {
   return {
     source: [],        // [] means every source
-    q: '',             // one filter pattern ('' = none)
-    not: '',           // one exclude pattern
+    q: [],             // filter patterns: every one must match (up to 16 with `not`)
+    not: [],           // exclude patterns: a match of any drops the line
     F: false, i: false, v: false, w: false,
     C: '',             // context lines ('' = none); A / B from a URL are kept as given
     A: '', B: '',
@@ -27,8 +27,8 @@ export function fromSearch(search) {
   const p = new URLSearchParams(search);
   const q = defaultQuery();
   q.source = p.getAll('source').flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  q.q = p.get('q') ?? '';
-  q.not = p.get('not') ?? '';
+  q.q = p.getAll('q').filter((v) => v !== '');
+  q.not = p.getAll('not').filter((v) => v !== '');
   for (const f of FLAGS) if (p.has(f)) q[f] = isOn(p.get(f));
   for (const k of ['C', 'A', 'B']) if (p.has(k)) q[k] = p.get(k);
   if (p.has('n')) q.n = p.get('n');
@@ -40,8 +40,8 @@ export function fromSearch(search) {
 function pairs(q, { full = false, journal = true } = {}) {
   const out = [];
   if (q.source.length) out.push(['source', q.source.join(',')]);
-  if (q.q !== '') out.push(['q', q.q]);
-  if (q.not !== '') out.push(['not', q.not]);
+  for (const v of q.q) out.push(['q', v]);
+  for (const v of q.not) out.push(['not', v]);
   for (const f of FLAGS) if (q[f]) out.push([f, null]);
   for (const k of ['C', 'A', 'B']) if (q[k] !== '' && q[k] !== null) out.push([k, String(q[k])]);
   if (full || String(q.n) !== String(DEFAULT_BACKLOG)) out.push(['n', String(q.n)]);
@@ -74,7 +74,7 @@ const num = (v) => (/^\d+$/.test(String(v).trim()) ? Number(v) : v);
 
 /** The `query` message that replaces the connection's query. */
 export function toMessage(q, { journal = true } = {}) {
-  const m = { type: 'query', source: q.source, q: q.q !== '' ? [q.q] : [], not: q.not !== '' ? [q.not] : [] };
+  const m = { type: 'query', source: q.source, q: q.q.slice(), not: q.not.slice() };
   for (const f of FLAGS) m[f] = q[f];
   for (const k of ['C', 'A', 'B']) if (q[k] !== '' && q[k] !== null) m[k] = num(q[k]);
   m.n = num(q.n);
@@ -95,8 +95,9 @@ export function sameQuery(a, b) {
 export function describe(q) {
   const parts = [];
   parts.push(q.source.length ? `sources ${q.source.join(', ')}` : 'all sources');
-  if (q.q !== '') parts.push(`${q.v ? 'not matching' : 'matching'} ${q.F ? '"' + q.q + '"' : '/' + q.q + '/'}${q.i ? 'i' : ''}${q.w ? ' (words)' : ''}`);
-  if (q.not !== '') parts.push(`excluding ${q.not}`);
+  const pat = (v) => (q.F ? `"${v}"` : `/${v}/`) + (q.i ? 'i' : '');
+  if (q.q.length) parts.push(`${q.v ? 'not matching' : 'matching'} ${q.q.map(pat).join(' and ')}${q.w ? ' (words)' : ''}`);
+  if (q.not.length) parts.push(`excluding ${q.not.map(pat).join(', ')}`);
   if (q.C !== '' && Number(q.C) > 0) parts.push(`±${q.C} lines`);
   if (q.unit !== '') parts.push(`unit ${q.unit}`);
   if (q.priority !== '') parts.push(`priority ≤ ${q.priority}`);

@@ -27,7 +27,11 @@ struct Connection {
     /// message over 64 KiB: 1009).
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let inbox = ConnectionInbox()
-        switch await runtime.hub.admit(inbox, channel: channel) {
+        // The address is read once, now: NIO forgets it when the channel closes, and the
+        // per-address count must be released under the key it was taken with.
+        let address = ConnectionHub.address(of: channel)
+        let peer = channel.remoteAddress.map { "\($0)" } ?? "?"
+        switch await runtime.hub.admit(inbox, channel: channel, address: address) {
         case .admitted:
             break
         case .full:
@@ -60,11 +64,14 @@ struct Connection {
         let inboundError = await withTaskGroup(of: (any Error)?.self) { group -> (any Error)? in
             group.addTask {
                 do {
+                    // One message at a time: the next is read from the socket only after the
+                    // sender took this one, so TCP pushes back on a client that floods.
                     for try await message in inbound.messages(maxSize: 1 << 16) {
                         switch message {
-                        case .text(let text): inbox.post(.message(text))
-                        case .binary: inbox.post(.binary)
+                        case .text(let text): await inbox.deliver(.message(text))
+                        case .binary: await inbox.deliver(.binary)
                         }
+                        if Task.isCancelled { return nil }
                     }
                     return nil
                 } catch is CancellationError {
@@ -104,8 +111,8 @@ struct Connection {
         let seconds = Double(ConnectionClock.now() - started) / 1e9
         let query = parameters.filter { $0.0 != "token" }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
         logger.info("connection closed", metadata: [
-            "client": "\(channel.remoteAddress.map { "\($0)" } ?? "?")",
-            "query": "\(query)",
+            "client": "\(peer)",
+            "query": "\(LogText.escaped(query))",
             "duration_s": "\(String(format: "%.1f", seconds))",
             "lines_sent": "\(tally.linesSent)",
             "lines_dropped": "\(tally.linesDropped)",
@@ -194,10 +201,16 @@ struct Sender {
                         try await write(runtime.writer.heartbeat())
                         continue
                     }
+                    if subscription.hasPendingWork {
+                        // The poll spent its budget: let other connections and requests run.
+                        await Task.yield()
+                        continue
+                    }
                     await inbox.doorbell.wait()
                     continue
                 }
                 for frame in frames { try await write(frame) }
+                if subscription.hasPendingWork { await Task.yield() }
             }
         } catch {
             logger.debug("sender ended", metadata: ["error": "\(error)"])
@@ -237,7 +250,8 @@ struct Sender {
     private func reject(_ error: any Error) async {
         let e = (error as? QueryError) ?? QueryError(param: nil, message: "\(error)")
         runtime.metrics.queriesRejected.increment()
-        logger.info("rejected query", metadata: ["param": "\(e.param ?? "-")", "message": "\(e.message)"])
+        logger.info("rejected query", metadata: ["param": "\(LogText.escaped(e.param ?? "-"))",
+                                                 "message": "\(LogText.escaped(e.message))"])
         try? await write(runtime.writer.error(e))
         try? await outbound.close(.policyViolation, reason: e.code == "forbidden" ? "forbidden" : "bad query")
     }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
 import TailcastCore
 
@@ -15,7 +12,7 @@ final class ConnectionClock: Sendable {
     }
 
     static func now() -> Int64 {
-        Int64(DispatchTimeShim.uptimeNanos())
+        MonotonicClock.nanoseconds()
     }
 
     func writeStarted() { writeSince.store(Self.now(), ordering: .relaxed) }
@@ -32,15 +29,6 @@ final class ConnectionClock: Sendable {
     var writeWaitNanos: Int64 {
         let s = writeSince.load(ordering: .relaxed)
         return s == 0 ? 0 : Self.now() - s
-    }
-}
-
-/// Monotonic time without Foundation.
-enum DispatchTimeShim {
-    static func uptimeNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }
 

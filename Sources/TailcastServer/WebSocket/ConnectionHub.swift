@@ -9,7 +9,9 @@ public actor ConnectionHub {
     private let limit: Int
     private let perAddressLimit: Int
     private var perAddress: [String: Int] = [:]
-    private var inboxes: [ObjectIdentifier: (inbox: ConnectionInbox, channel: any Channel)] = [:]
+    /// Each live connection with the address it was admitted under (captured once: NIO
+    /// clears `remoteAddress` when the channel closes).
+    private var inboxes: [ObjectIdentifier: (inbox: ConnectionInbox, channel: any Channel, address: String)] = [:]
     private var draining = false
 
     init(limit: Int, perAddressLimit: Int) {
@@ -17,7 +19,8 @@ public actor ConnectionHub {
         self.perAddressLimit = perAddressLimit
     }
 
-    private static func address(of channel: any Channel) -> String {
+    /// The per-address key of a channel, read once at admission.
+    static func address(of channel: any Channel) -> String {
         channel.remoteAddress?.ipAddress ?? "?"
     }
 
@@ -28,23 +31,26 @@ public actor ConnectionHub {
         case shuttingDown
     }
 
-    func admit(_ inbox: ConnectionInbox, channel: any Channel) -> Admission {
+    /// Admits a connection from `address` (captured by the caller when the connection began).
+    func admit(_ inbox: ConnectionInbox, channel: any Channel, address: String) -> Admission {
         if draining { return .shuttingDown }
         guard inboxes.count < limit else { return .full }
-        let address = Self.address(of: channel)
         guard perAddress[address, default: 0] < perAddressLimit else { return .fullForAddress }
         perAddress[address, default: 0] += 1
-        inboxes[ObjectIdentifier(inbox)] = (inbox, channel)
+        inboxes[ObjectIdentifier(inbox)] = (inbox, channel, address)
         return .admitted
     }
 
+    /// Releases exactly what ``admit(_:channel:address:)`` took, under the address captured then.
     func leave(_ inbox: ConnectionInbox) {
         if let entry = inboxes.removeValue(forKey: ObjectIdentifier(inbox)) {
-            let address = Self.address(of: entry.channel)
-            let n = perAddress[address, default: 1] - 1
-            perAddress[address] = n > 0 ? n : nil
+            let n = perAddress[entry.address, default: 1] - 1
+            perAddress[entry.address] = n > 0 ? n : nil
         }
     }
+
+    /// Open connections counted for `address` (for tests and metrics).
+    func count(forAddress address: String) -> Int { perAddress[address, default: 0] }
 
     /// Number of live connections.
     public var count: Int { inboxes.count }
