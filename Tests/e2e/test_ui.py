@@ -15,33 +15,7 @@ import urllib.parse
 import pytest
 
 from conftest import append_lines, file_sources, run, wait_for, ws_open
-from ui_support import SHOTS, CutProxy, Page, PacedWriter, StandInServer, make_driver
-
-
-@pytest.fixture(scope="module")
-def driver():
-    d = make_driver()
-    yield d
-    d.quit()
-
-
-@pytest.fixture
-def page(driver):
-    p = Page(driver)
-    p.scheme("dark")
-    yield p
-    with_blank = "about:blank"
-    driver.get(with_blank)  # closes the page's WebSocket before the server goes away
-
-
-def ui_url(srv_or_port, query: str = "") -> str:
-    port = srv_or_port if isinstance(srv_or_port, int) else srv_or_port.port
-    return f"http://127.0.0.1:{port}/" + (f"?{query}" if query else "")
-
-
-def problems(entries: list[dict]) -> list[dict]:
-    """Console entries that are errors or warnings (a 404, a CSP violation, an exception)."""
-    return [e for e in entries if e.get("level") in ("SEVERE", "WARNING")]
+from ui_support import SHOTS, CutProxy, PacedWriter, driver, page, problems, ui_url  # noqa: F401 - fixtures
 
 
 def strip_sgr(raw: str) -> tuple[str, list[int]]:
@@ -379,6 +353,36 @@ def test_server_restart_shows_marker_and_new_lines_arrive(tailcast, workdir, pag
     page.shot("10-restarted")
 
 
+def test_reconnects_within_a_second_of_the_server_being_back(tailcast, workdir, page):
+    """The server stops (SIGTERM) for 4.5 s and comes back with its saved state (state_dir):
+    the page is live again within about 1 s of the server answering, the status never shows a
+    stale "retry in 0 s", and the lines written meanwhile arrive with no gap and no restart."""
+    log = workdir / "app.log"
+    append_lines(log, [f"line {i}" for i in range(1, 6)])
+    srv = tailcast(sources=file_sources({"app": log}), server={"state_dir": str(workdir / "state")})
+    page.open(ui_url(srv))
+    page.wait_texts(lambda t: len(t) == 5, what="the first lines")
+
+    srv.stop()
+    page.wait("window.tailcast.stats().status === 'offline'", 10, "the page to notice")
+    append_lines(log, [f"line {i}" for i in range(6, 11)])
+    statuses = []
+    down_until = time.monotonic() + 4.5
+    while time.monotonic() < down_until:
+        statuses.append(page.js("return document.getElementById('status-text').textContent"))
+        time.sleep(0.1)
+    srv.start(wait_ready=False)  # returns as soon as /healthz answers
+    back = time.monotonic()
+    page.wait("window.tailcast.stats().status === 'live'", 10, "the page to reconnect")
+    took = time.monotonic() - back
+    stale = [t for t in statuses if "retry in 0 s" in t]
+    assert not stale, f"stale countdown: {stale[:3]}"
+    assert took < 1.5, f"live {took:.2f} s after the server was back; statuses {sorted(set(statuses))}"
+    page.wait_texts(lambda t: "line 10" in t, what="the lines written while down")
+    assert [l["seq"] for l in page.lines()] == list(range(1, 11)), "gap or duplicate"
+    assert not any(m["cls"] in ("restart", "dropped") for m in page.markers()), page.markers()
+
+
 def test_connection_drop_resumes_without_gap_or_duplicate(tailcast, workdir, page):
     """A real network loss (a proxy resets the TCP connection and refuses new ones for a
     while); the page reconnects with since= and misses nothing, duplicates nothing."""
@@ -414,11 +418,23 @@ def test_connection_drop_resumes_without_gap_or_duplicate(tailcast, workdir, pag
 # --------------------------------------------------------------------------- load
 
 
-def test_20k_lines_per_second_stays_responsive_with_bounded_memory(tailcast, workdir, page):
+def json_fast_line(i: int) -> str:
+    return json.dumps({"ts": f"2026-12-03T10:00:{i % 60:02d}Z", "level": "info", "i": i,
+                       "msg": "fast line with some payload abcdefghijklmnopqrstuvwxyz 0123456789"})
+
+
+@pytest.mark.parametrize("variant", ["plain", "json-400px"])
+def test_20k_lines_per_second_stays_responsive_with_bounded_memory(tailcast, workdir, page, variant):
+    """20 000 lines/s for 10 s: frames keep coming, the DOM and the heap stay bounded, and the
+    middle of what is held shows when scrolled to; plain lines at 1400 px, and JSON lines in
+    the key=value view at 400 px (rows that wrap to several lines)."""
     log = workdir / "fast.log"
     log.write_text("")
     srv = tailcast(sources=file_sources({"fast": log}))
+    if variant == "json-400px":
+        page.d.set_window_size(400, 900)
     page.open(ui_url(srv, "n=0"))
+    assert page.js("return document.getElementById('o-json').getAttribute('aria-pressed')") == "true"
     cap = page.js("return window.tailcast.view.cap")
     page.js("""
       window.__probe = {max: 0, gaps: [], frames: 0, last: performance.now()};
@@ -428,7 +444,8 @@ def test_20k_lines_per_second_stays_responsive_with_bounded_memory(tailcast, wor
       requestAnimationFrame(tick);
     """)
     rate, seconds = 20000, 10.0
-    writer = PacedWriter(log, rate=rate, count=int(rate * seconds), seconds=seconds + 2)
+    writer = PacedWriter(log, rate=rate, count=int(rate * seconds), seconds=seconds + 2,
+                         **({"fmt": json_fast_line} if variant == "json-400px" else {}))
     heap = []
     writer.start()
     deadline = time.monotonic() + seconds + 5
@@ -442,7 +459,7 @@ def test_20k_lines_per_second_stays_responsive_with_bounded_memory(tailcast, wor
              "the page to get every line or a dropped marker")
     probe = page.js("return window.__probe")
     stats = page.js("return window.tailcast.stats()")
-    page.shot("11-load")
+    page.shot(f"11-load-{variant}")
     page.js("window.gc && window.gc()")
     heap_after_gc = page.js("return performance.memory.usedJSHeapSize")
 
@@ -451,7 +468,7 @@ def test_20k_lines_per_second_stays_responsive_with_bounded_memory(tailcast, wor
     page.wait("!window.tailcast.view.following", 5, "follow to stop on scroll up")
     page.wait("document.querySelectorAll('#rows .row').length > 10", 5, "rows in the middle")
     middle = page.js("return document.querySelector('#rows .row').entry.seq")
-    page.shot("12-scrolled-middle")
+    page.shot(f"12-scrolled-middle-{variant}")
     page.js("window.tailcast.view.jumpToEnd()")
 
     dropped = [m["text"] for m in page.markers() if m["cls"] == "dropped"]
@@ -461,7 +478,7 @@ def test_20k_lines_per_second_stays_responsive_with_bounded_memory(tailcast, wor
               "heap_mb": [round(h / 2**20, 1) for h in heap], "heap_after_gc_mb": round(heap_after_gc / 2**20, 1),
               "dropped_markers": dropped[:5], "middle_seq": middle}
     SHOTS.mkdir(parents=True, exist_ok=True)
-    (SHOTS / "load-report.json").write_text(json.dumps(report, indent=2))
+    (SHOTS / f"load-report-{variant}.json").write_text(json.dumps(report, indent=2))
     print("load report:", json.dumps(report))
 
     assert writer.written == rate * seconds
@@ -604,28 +621,67 @@ def test_journal_fields_and_priority_colours(tailcast, workdir, page):
     page.wait_texts(lambda t: len(t) == 4, what="the same 4 entries from the link")
 
 
-def test_token_prompt_with_a_stand_in_server(page):
-    """Against a stand-in server (auth and journal sources are not in the real one yet): the
-    page asks for a token on `unauthorized`, keeps it in sessionStorage, sends it as token=;
-    the journal fields show for a journald source, and priorities colour the lines."""
-    stand_in = StandInServer(token="s3cret", sources=[
-        {"name": "journal", "kind": "journald", "state": "following", "seq": 2, "first_seq": 1, "epoch": "standin"}])
-    try:
-        page.console()
-        page.d.get(f"http://127.0.0.1:{stand_in.port}/")
-        page.wait("!document.getElementById('token-box').hidden", 10, "the token prompt")
-        assert page.js("return window.tailcast.stats().status") == "error"
-        page.wait("!document.getElementById('journal-group').hidden", 5, "the journal fields")
-        page.shot("17-token-prompt")
-        page.d.find_element("id", "token-input").send_keys("s3cret")
-        page.js("document.getElementById('token-ok').click()")
-        page.wait("window.tailcast.stats().status === 'live'", 10, "live after the token")
-        page.wait_texts(lambda t: len(t) == 2, what="the stand-in's lines")
-        assert page.js("return sessionStorage.getItem('tailcast.token')") == "s3cret"
-        assert page.js("return localStorage.getItem('tailcast.token')") is None
-        assert any("token=s3cret" in q for q in stand_in.ws_queries), stand_in.ws_queries
-        assert page.js("return document.querySelectorAll('#rows .row.p3').length") == 1
-        page.shot("18-stand-in")
-    finally:
-        page.d.get("about:blank")
-        stand_in.close()
+def auth_server(tailcast, workdir, sources, tokens: str):
+    """The real binary with an [auth] table and a tokens file (as test_auth.py writes them)."""
+    tokens_file = workdir / "tokens"
+    tokens_file.write_text(tokens)
+    srv = tailcast(sources=sources, start=False)
+    srv.config_path.write_text(srv.config_path.read_text() + f'\n[auth]\ntokens_file = "{tokens_file}"\n')
+    return srv.start()
+
+
+def test_token_prompt_and_bearer_on_every_call(tailcast, workdir, page):
+    """With [auth] on the real server: the page asks for the token once, keeps it in
+    sessionStorage, sends it on /api/sources (Authorization: Bearer) and on /ws (token=),
+    and shows 401 as "token needed" and 403 as "forbidden", each with the server's message."""
+    full, app_only = "f" * 20 + "full0001", "a" * 20 + "apponly1"
+    app, web = workdir / "app.log", workdir / "web.log"
+    append_lines(app, ["app line 1", "app line 2"])
+    append_lines(web, ["web line 1"])
+    srv = auth_server(tailcast, workdir, file_sources({"app": app, "web": web}),
+                      f"{full}\n{app_only} app\n")
+
+    page.console()
+    page.d.get(ui_url(srv))
+    page.wait("!document.getElementById('token-box').hidden", 10, "the token prompt")
+    assert page.js("return window.tailcast.stats().status") == "error"
+    assert page.js("return document.getElementById('status-text').textContent") == "token needed"
+    reason = page.js("return document.getElementById('token-reason').textContent")
+    assert reason.startswith("token needed") and "Bearer TOKEN" in reason, reason  # the server's words
+    page.shot("17-token-prompt")
+
+    # A wrong token: asked again, with the server's message.
+    page.d.find_element("id", "token-input").send_keys("wrong-token-0123456789")
+    page.js("document.getElementById('token-ok').click()")
+    page.wait("!document.getElementById('token-box').hidden && window.tailcast.stats().status === 'error'", 10,
+              "the prompt again after a wrong token")
+
+    page.d.find_element("id", "token-input").send_keys(full)
+    page.js("document.getElementById('token-ok').click()")
+    page.wait("window.tailcast.stats().status === 'live'", 10, "live after the token")
+    page.wait_texts(lambda t: len(t) == 3, what="the lines of both sources")
+    assert page.js("return sessionStorage.getItem('tailcast.token')") == full
+    assert page.js("return localStorage.getItem('tailcast.token')") is None
+    # The source picker is filled from /api/sources, which answers only with the bearer header.
+    page.js("document.getElementById('source-button').click()")
+    page.wait("document.querySelectorAll('#source-list li').length === 2", 10, "both sources listed")
+    page.js("document.getElementById('source-menu').hidden = true")
+
+    # A reload keeps the token (this tab only): no prompt, sources listed.
+    page.open(ui_url(srv))
+    assert page.js("return document.getElementById('token-box').hidden")
+    page.wait_texts(lambda t: len(t) == 3, what="the lines after a reload")
+    page.js("document.getElementById('source-button').click()")
+    page.wait("document.querySelectorAll('#source-list li').length === 2", 10, "sources after a reload")
+    page.js("document.getElementById('source-menu').hidden = true")
+
+    # A token that may read app only, asked for web: "forbidden" with the server's message.
+    page.js("sessionStorage.setItem('tailcast.token', arguments[0])", app_only)
+    page.d.get(ui_url(srv, "source=web"))
+    page.wait("!document.getElementById('token-box').hidden", 10, "the forbidden box")
+    assert page.js("return document.getElementById('status-text').textContent") == "forbidden"
+    reason = page.js("return document.getElementById('token-reason').textContent")
+    assert reason.startswith("forbidden") and '"web"' in reason, reason
+    page.shot("18-forbidden")
+    assert problems([e for e in page.console() if "401" not in e.get("message", "")
+                     and "403" not in e.get("message", "")]) == []

@@ -1,13 +1,12 @@
-"""Helpers for the browser tests (test_ui.py): a headless Chromium, a TCP proxy that can
-cut connections like a network loss, a paced log writer and a stand-in server for the
-parts the real server does not have yet (auth, journal sources).
+"""Helpers for the browser tests (test_ui*.py): a headless Chromium, a TCP proxy that can
+cut connections like a network loss and a paced log writer. Every browser test runs
+against the real binary; the binary serves the UI files of this checkout
+(TAILCAST_UI_DIR), so the tests check the files as they are, not as last built.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import os
 import shutil
 import socket
@@ -21,13 +20,11 @@ import pytest
 from conftest import REPO, find_free_port
 
 RESOURCES = REPO / "Sources" / "TailcastServer" / "Resources"
+os.environ.setdefault("TAILCAST_UI_DIR", str(RESOURCES))
 SHOTS = REPO / "test-output" / "ui"
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
-CSP = ("default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
-       "script-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-       "frame-ancestors 'none'; form-action 'none'")
-
+WIDTH, HEIGHT = 1400, 900  # the browser window; tests that change it get it back
 
 # --------------------------------------------------------------------------- browser
 
@@ -43,7 +40,7 @@ def make_driver():
         if not (os.path.isfile(path) or shutil.which(path)):
             pytest.skip(f"{path} not found (apt-get install chromium chromium-driver)")
     opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", f"--window-size={WIDTH},{HEIGHT}",
                 "--enable-precise-memory-info", "--js-flags=--expose-gc",
                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
                 "--no-proxy-server"):
@@ -133,6 +130,46 @@ class Page:
         """Emulates prefers-color-scheme (dark / light) for the next loads."""
         self.d.execute_cdp_cmd("Emulation.setEmulatedMedia",
                                {"features": [{"name": "prefers-color-scheme", "value": value}]})
+
+
+# --------------------------------------------------------------------------- fixtures
+# Imported by the test modules (`from ui_support import driver, page`): one browser per module.
+
+@pytest.fixture(scope="module")
+def driver():
+    d = make_driver()
+    yield d
+    d.quit()
+
+
+@pytest.fixture
+def page(driver):
+    p = Page(driver)
+    p.scheme("dark")
+    yield p
+    driver.get("about:blank")  # closes the page's WebSocket before the server goes away
+    if driver.get_window_size() != {"width": WIDTH, "height": HEIGHT}:
+        driver.set_window_size(WIDTH, HEIGHT)
+
+
+def ui_url(srv_or_port, query: str = "", fragment: str = "") -> str:
+    port = srv_or_port if isinstance(srv_or_port, int) else srv_or_port.port
+    return f"http://127.0.0.1:{port}/" + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
+
+
+def problems(entries: list[dict]) -> list[dict]:
+    """Console entries that are errors or warnings (a 404, a CSP violation, an exception)."""
+    return [e for e in entries if e.get("level") in ("SEVERE", "WARNING")]
+
+
+# The JS that measures how far the newest row in the DOM is from the bottom of the log area
+# (0: it sits on the bottom edge; positive: blank below it; negative: cut off).
+BOTTOM_GAP_JS = """
+const sc = document.getElementById('scroller');
+const rows = document.querySelectorAll('#rows .row');
+if (!rows.length) return null;
+return sc.getBoundingClientRect().top + sc.clientHeight - rows[rows.length - 1].getBoundingClientRect().bottom;
+"""
 
 
 # --------------------------------------------------------------------------- log writer
@@ -247,87 +284,3 @@ def _reset(s: socket.socket) -> None:
         s.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         s.close()
-
-
-# --------------------------------------------------------------------------- stand-in server
-
-
-class StandInServer:
-    """Serves the UI files (with the real CSP) and a scripted /ws on its own port, for what
-    the real server cannot do yet: ask for a token (error `unauthorized`, close 1008) and
-    list a journald source. It accepts a WebSocket only with ?token=<token>.
-    """
-
-    def __init__(self, token: str, sources: list[dict]):
-        self.token = token
-        self.sources = sources
-        self.port = find_free_port()
-        self.ws_queries: list[str] = []
-        self.ready = threading.Event()
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        if not self.ready.wait(10):
-            raise AssertionError("stand-in server did not start")
-
-    def _run(self) -> None:
-        from websockets.asyncio.server import serve
-        from websockets.datastructures import Headers
-        from websockets.http11 import Response
-        import urllib.parse
-
-        def respond(status: int, body: bytes, ctype: str) -> Response:
-            headers = Headers([("Content-Type", ctype), ("Content-Length", str(len(body))),
-                               ("Content-Security-Policy", CSP), ("Cache-Control", "no-store")])
-            return Response(status, "OK" if status == 200 else "Not Found", headers, body)
-
-        types = {"html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
-                 "css": "text/css; charset=utf-8", "svg": "image/svg+xml", "json": "application/json"}
-
-        def process_request(connection, request):
-            path, _, query = request.path.partition("?")
-            if path == "/ws":
-                self.ws_queries.append(query)
-                return None  # go on with the WebSocket handshake
-            if path == "/api/sources":
-                return respond(200, json.dumps(self.sources).encode(), "application/json")
-            name = {"/": "index.html", "/favicon.ico": "favicon.svg"}.get(path)
-            if name is None and path.startswith("/ui/"):
-                name = path[4:]
-            file = RESOURCES / name if name and "/" not in name else None
-            if file is None or not file.is_file():
-                return respond(404, b"", "text/plain")
-            return respond(200, file.read_bytes(), types.get(file.suffix[1:], "application/octet-stream"))
-
-        async def handler(ws):
-            query = urllib.parse.parse_qs(ws.request.path.partition("?")[2], keep_blank_values=True)
-            if query.get("token", [""])[0] != self.token:
-                await ws.send(json.dumps({"type": "error", "code": "unauthorized", "message": "a valid token is needed"}))
-                await ws.close(1008, "unauthorized")
-                return
-            names = [s["name"] for s in self.sources]
-            await ws.send(json.dumps({"type": "hello", "protocol": 1, "server": "stand-in", "sources": names,
-                                      "epochs": {n: "standin" for n in names}, "query": {}, "heartbeat_ms": 15000}))
-            await ws.send(json.dumps({"type": "lines", "lines": [
-                {"source": names[0], "seq": 1, "ts": "2026-11-25T10:00:00.000000Z", "text": "journal line: disk full",
-                 "fields": {"unit": "db.service", "priority": 3, "identifier": "db"}},
-                {"source": names[0], "seq": 2, "ts": "2026-11-25T10:00:00.000000Z", "text": "journal line: all good",
-                 "fields": {"unit": "db.service", "priority": 6, "identifier": "db"}},
-            ]}))
-            with contextlib.suppress(Exception):
-                async for _ in ws:
-                    pass
-
-        async def main():
-            self.loop = asyncio.get_running_loop()
-            self.stop_future = self.loop.create_future()
-            async with serve(handler, "127.0.0.1", self.port, process_request=process_request):
-                self.ready.set()
-                await self.stop_future
-
-        asyncio.run(main())
-
-    def close(self) -> None:
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(lambda: self.stop_future.done() or self.stop_future.set_result(None))
-        self.thread.join(5)
