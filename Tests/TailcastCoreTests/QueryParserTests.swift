@@ -21,6 +21,17 @@ private func rejected(_ params: [(String, String)]) -> QueryError? {
         #expect(q.backlog == 10)
     }
 
+    /// Found by `make fuzz` (Fuzz/corpus/regressions/QueryStringFuzz): `&` or `=` followed by a
+    /// combining mark is one Character to Swift, so a Character-based split missed it.
+    @Test func queryStringSplitsOnBytesNotCharacters() {
+        let p = QueryString.parse("q=a&\u{301}x=1")
+        #expect(p.count == 2)
+        #expect(p.first?.0 == "q" && p.first?.1 == "a")
+        #expect(p.last?.0 == "\u{301}x" && p.last?.1 == "1")
+        let e = QueryString.parse("=\u{301}")
+        #expect(e.count == 1 && e.first?.0 == "" && e.first?.1 == "\u{301}")
+    }
+
     @Test func namesTheBadParameter() {
         #expect(rejected([("bogus", "1")])?.param == "bogus")
         #expect(rejected([("i", "yes")])?.param == "i")
