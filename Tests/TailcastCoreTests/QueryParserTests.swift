@@ -32,6 +32,16 @@ private func rejected(_ params: [(String, String)]) -> QueryError? {
         #expect(e.count == 1 && e.first?.0 == "" && e.first?.1 == "\u{301}")
     }
 
+    /// Found by `make fuzz` (Fuzz/corpus/regressions/QueryStringFuzz/comma-then-joiner): `,`
+    /// followed by a joiner or combining mark is one Character, so `source=a,\u{200D}b` was one
+    /// source named "a,\u{200D}b".
+    @Test func listsSplitOnCommaAndColonBytes() throws {
+        let q = try parse([("source", "a,\u{200D}b"), ("fields", "X,\u{301}Y")])
+        #expect(q.sources == ["a", "\u{200D}b"])
+        #expect(q.fields == ["X", "\u{301}Y"])
+        #expect(rejected([("since", "a:\u{301}:1")])?.param == "since")
+    }
+
     @Test func namesTheBadParameter() {
         #expect(rejected([("bogus", "1")])?.param == "bogus")
         #expect(rejected([("i", "yes")])?.param == "i")
