@@ -7,6 +7,8 @@
 //   equal value; every string in it, written with the server's JSONString.quoted, parses back
 //   to the same string (the server's writer and reader agree).
 // - Nesting deeper than 32 is never accepted.
+// - A message that is one JSON string decodes to what a reference decoder says (RFC 8259
+//   escapes; a lone surrogate escape becomes U+FFFD and the escape after it stays its own).
 // - QueryParser.parse(message:) returns a Query within the contract's bounds or a QueryError
 //   whose param (when the message is an object) is one of the object's member names.
 import TailcastCore
@@ -73,6 +75,62 @@ private func forEachString(_ v: JSONValue, _ body: (String) -> Void) {
     }
 }
 
+private func hexDigit(_ c: UInt8) -> UInt32? {
+    switch c {
+    case 0x30...0x39: UInt32(c - 0x30)
+    case 0x41...0x46: UInt32(c - 0x41 + 10)
+    case 0x61...0x66: UInt32(c - 0x61 + 10)
+    default: nil
+    }
+}
+
+/// The contents of the JSON string starting at `b[i]` (a quote), decoded; nil when malformed.
+private func referenceString(_ b: [UInt8], from start: Int) -> [UInt8]? {
+    var i = start + 1
+    var out: [UInt8] = []
+    func hex4(at k: Int) -> UInt32? {
+        guard k + 4 <= b.count else { return nil }
+        var v: UInt32 = 0
+        for j in k..<k + 4 { guard let d = hexDigit(b[j]) else { return nil }; v = v * 16 + d }
+        return v
+    }
+    func append(_ v: UInt32) { out += Array(String(Character(Unicode.Scalar(v) ?? "\u{FFFD}")).utf8) }
+    while i < b.count {
+        let c = b[i]
+        switch c {
+        case 0x22: return out
+        case 0x5C:
+            guard i + 1 < b.count else { return nil }
+            switch b[i + 1] {
+            case 0x22, 0x5C, 0x2F: out.append(b[i + 1])
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                guard let v = hex4(at: i + 2) else { return nil }
+                if (0xD800...0xDBFF).contains(v), i + 12 <= b.count, b[i + 6] == 0x5C, b[i + 7] == UInt8(ascii: "u"),
+                   let low = hex4(at: i + 8), (0xDC00...0xDFFF).contains(low) {
+                    append(0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00))
+                    i += 12
+                    continue
+                }
+                append(v)   // a lone surrogate is no scalar: U+FFFD
+                i += 6
+                continue
+            default: return nil
+            }
+            i += 2
+        case 0..<0x20: return nil
+        default:
+            out.append(c)
+            i += 1
+        }
+    }
+    return nil
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func clientMessageFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = String(decoding: fuzzBytes(data, size), as: UTF8.self)
@@ -85,6 +143,13 @@ public func clientMessageFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
         return 0
     }
     check(depth(value) <= 32, "accepted JSON nested \(depth(value)) deep")
+    if case .string(let decoded) = value {
+        let bytes = Array(text.utf8)
+        let start = bytes.firstIndex { !(0x20 == $0 || 0x09 == $0 || 0x0A == $0 || 0x0D == $0) } ?? 0
+        let want = referenceString(bytes, from: start)
+        check(want == Array(decoded.utf8),
+              "string \(show(text)) decoded to \(show(decoded)), the reference says \(want.map { show(String(decoding: $0, as: UTF8.self)) } ?? "malformed")")
+    }
 
     var written = ""
     if write(value, into: &written) {
