@@ -42,6 +42,14 @@ private func rejected(_ params: [(String, String)]) -> QueryError? {
         #expect(rejected([("since", "a:\u{301}:1")])?.param == "since")
     }
 
+    /// Found by `make fuzz` (Fuzz/corpus/regressions/ClientMessageFuzz/high-surrogate-then-escape):
+    /// a high surrogate escape followed by an escape that is not a low surrogate swallowed it.
+    @Test func loneHighSurrogateKeepsTheEscapeAfterIt() throws {
+        #expect(try JSONValue.parse(#""\ud83d\u83df""#) == .string("\u{FFFD}\u{83DF}"))
+        #expect(try JSONValue.parse(#""\ud83d\u0041x""#) == .string("\u{FFFD}Ax"))
+        #expect(try JSONValue.parse(#""\ud83d\ude00\udc00""#) == .string("\u{1F600}\u{FFFD}"))
+    }
+
     @Test func namesTheBadParameter() {
         #expect(rejected([("bogus", "1")])?.param == "bogus")
         #expect(rejected([("i", "yes")])?.param == "i")
