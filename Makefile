@@ -11,7 +11,7 @@ BUILD_PKGS := pkg-config libpcre2-dev libsystemd-dev
 TEST_PKGS := logrotate curl procps chromium chromium-driver nginx-light openssl systemd-journal-remote python3-yaml
 PY_PKGS := pytest websockets selenium
 
-.PHONY: all deps deps-build deps-test build release run test unit e2e bench deb deb-test clean
+.PHONY: all deps deps-build deps-test build release run test unit e2e bench deb deb-test clean fuzz
 
 all: build
 
@@ -76,6 +76,13 @@ deb-test: deb
 	tailcast check-config /etc/tailcast/tailcast.toml
 	$(SUDO) dpkg --purge tailcast
 	@! dpkg -s tailcast >/dev/null 2>&1 && [ ! -e /etc/tailcast/tailcast.toml ] && echo "deb-test: installed, ran and purged cleanly"
+
+# libFuzzer over the query-string, client-message JSON and config parsers and the line splitter
+# with UTF-8 repair; bounded runs per target (FUZZ_RUNS, FUZZ_MAX_TIME). Not part of `make test`.
+# Builds in .build-fuzz; see Fuzz/README.md.
+fuzz: deps-build
+	bash Fuzz/build.sh
+	bash Fuzz/run.sh
 
 clean:
 	rm -rf .build $(VENV)

@@ -75,6 +75,19 @@ private func errors(_ text: String) -> [ConfigError] {
         #expect(errors("x\n").first?.line == 1)
     }
 
+    /// Found by `make fuzz` (Fuzz/corpus/regressions/ConfigFuzz): lines were split on the
+    /// Character "\n", which "\r\n" is not, so a CRLF file was one line and lost every key
+    /// after its first.
+    @Test func parsesCRLFLineEndingsLikeLF() throws {
+        let text = "[server]\r\nlisten = \"0.0.0.0:9000\"\r\nallowed_origins = [\r\n  \"https://a.example\",\r\n]\r\n\r\n"
+            + "[[source]]\r\nname = \"app\"\r\nkind = \"file\"\r\npath = \"/var/log/app.log\"\r\n"
+        let c = try ConfigParser.parse(text)
+        #expect(c.server.port == 9000)
+        #expect(c.server.allowedOrigins == ["https://a.example"])
+        #expect(c.sources.map(\.name) == ["app"])
+        #expect(errors("[server]\r\nbogus = 1\r\n").map(\.line) == [2])
+    }
+
     @Test func parsesMultiLineArrays() throws {
         let (doc, errs) = TOMLDocument.parse("a = [\n  \"x\", # one\n  \"y\",\n]\nb = 2\n")
         #expect(errs.isEmpty)

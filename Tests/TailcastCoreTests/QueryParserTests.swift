@@ -21,6 +21,35 @@ private func rejected(_ params: [(String, String)]) -> QueryError? {
         #expect(q.backlog == 10)
     }
 
+    /// Found by `make fuzz` (Fuzz/corpus/regressions/QueryStringFuzz): `&` or `=` followed by a
+    /// combining mark is one Character to Swift, so a Character-based split missed it.
+    @Test func queryStringSplitsOnBytesNotCharacters() {
+        let p = QueryString.parse("q=a&\u{301}x=1")
+        #expect(p.count == 2)
+        #expect(p.first?.0 == "q" && p.first?.1 == "a")
+        #expect(p.last?.0 == "\u{301}x" && p.last?.1 == "1")
+        let e = QueryString.parse("=\u{301}")
+        #expect(e.count == 1 && e.first?.0 == "" && e.first?.1 == "\u{301}")
+    }
+
+    /// Found by `make fuzz` (Fuzz/corpus/regressions/QueryStringFuzz/comma-then-joiner): `,`
+    /// followed by a joiner or combining mark is one Character, so `source=a,\u{200D}b` was one
+    /// source named "a,\u{200D}b".
+    @Test func listsSplitOnCommaAndColonBytes() throws {
+        let q = try parse([("source", "a,\u{200D}b"), ("fields", "X,\u{301}Y")])
+        #expect(q.sources == ["a", "\u{200D}b"])
+        #expect(q.fields == ["X", "\u{301}Y"])
+        #expect(rejected([("since", "a:\u{301}:1")])?.param == "since")
+    }
+
+    /// Found by `make fuzz` (Fuzz/corpus/regressions/ClientMessageFuzz/high-surrogate-then-escape):
+    /// a high surrogate escape followed by an escape that is not a low surrogate swallowed it.
+    @Test func loneHighSurrogateKeepsTheEscapeAfterIt() throws {
+        #expect(try JSONValue.parse(#""\ud83d\u83df""#) == .string("\u{FFFD}\u{83DF}"))
+        #expect(try JSONValue.parse(#""\ud83d\u0041x""#) == .string("\u{FFFD}Ax"))
+        #expect(try JSONValue.parse(#""\ud83d\ude00\udc00""#) == .string("\u{1F600}\u{FFFD}"))
+    }
+
     @Test func namesTheBadParameter() {
         #expect(rejected([("bogus", "1")])?.param == "bogus")
         #expect(rejected([("i", "yes")])?.param == "i")

@@ -45,7 +45,11 @@ public struct TOMLDocument: Sendable {
         var errors: [ConfigError] = []
         doc.tables.append(TOMLTable(name: "", isArrayElement: false, line: 0))
         var seenTables: Set<String> = []
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        // Split on the byte "\n" and drop a "\r" before it: "\r\n" is one Character, so a
+        // Character split would leave a CRLF file one line long.
+        let lines = Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+            Array(line.last == 0x0D ? line.dropLast() : line)
+        }
         var n = 0
         while n < lines.count {
             let lineNo = n + 1

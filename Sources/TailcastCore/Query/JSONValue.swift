@@ -167,12 +167,15 @@ public enum JSONValue: Sendable, Equatable {
                         var scalar = try hex4()
                         if (0xD800...0xDBFF).contains(scalar), pos + 6 <= bytes.count,
                            bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") {
+                            let next = pos
                             pos += 2
                             let low = try hex4()
                             if (0xDC00...0xDFFF).contains(low) {
                                 scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                             } else {
-                                scalar = 0xFFFD
+                                // No pair: the lone high surrogate becomes U+FFFD below, and the
+                                // escape after it is read again on its own, not dropped.
+                                pos = next
                             }
                         }
                         let u = Unicode.Scalar(scalar) ?? "\u{FFFD}"

@@ -166,11 +166,19 @@ public struct QueryParser: Sendable {
         default: throw QueryError(param: name, message: "\(name) must be a string or an array of strings")
         }
         guard split else { return raw }
-        return raw.flatMap { $0.split(separator: ",", omittingEmptySubsequences: true).map(String.init) }
+        return raw.flatMap { Self.split($0, on: UInt8(ascii: ","), omittingEmpty: true) }
+    }
+
+    /// Splits on the byte `separator`, not on Characters: `,` or `:` followed by a combining mark
+    /// or a joiner is one Character to Swift, but still a separator. (Pieces of valid UTF-8 cut
+    /// at an ASCII byte are valid UTF-8, so decoding them loses nothing.)
+    private static func split(_ s: String, on separator: UInt8, omittingEmpty: Bool) -> [String] {
+        Array(s.utf8).split(separator: separator, omittingEmptySubsequences: omittingEmpty)
+            .map { String(decoding: $0, as: UTF8.self) }
     }
 
     private func resumePoint(_ item: String) throws(QueryError) -> ResumePoint {
-        let parts = item.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let parts = Self.split(item, on: UInt8(ascii: ":"), omittingEmpty: false)
         guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty,
               parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let seq = UInt64(parts[1]) else {
             throw QueryError(param: "since", message: "since takes SOURCE:SEQ or SOURCE:SEQ:EPOCH, comma-separated; got \(item)")

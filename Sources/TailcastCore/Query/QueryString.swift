@@ -5,18 +5,20 @@
 /// Promises: keeps the parameters in order, repeated names included; a name without `=` has
 /// the empty value (so `?i` turns a flag on); malformed `%` escapes are kept as they are.
 public enum QueryString {
+    /// Splits on the bytes `&` and `=`, not on Characters: `&` followed by a combining mark is
+    /// one Character to Swift, but still a separator.
     public static func parse(_ raw: String) -> [(String, String)] {
-        raw.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            if let eq = pair.firstIndex(of: "=") {
-                return (decode(pair[..<eq]), decode(pair[pair.index(after: eq)...]))
+        Array(raw.utf8).split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true).map { pair in
+            if let eq = pair.firstIndex(of: UInt8(ascii: "=")) {
+                return (decode(pair[..<eq]), decode(pair[(eq + 1)...]))
             }
-            return (decode(pair[...]), "")
+            return (decode(pair), "")
         }
     }
 
-    static func decode(_ s: Substring) -> String {
+    static func decode(_ s: ArraySlice<UInt8>) -> String {
         var out: [UInt8] = []
-        let bytes = Array(s.utf8)
+        let bytes = Array(s)
         var i = 0
         while i < bytes.count {
             let c = bytes[i]
