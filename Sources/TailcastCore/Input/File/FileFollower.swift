@@ -28,8 +28,9 @@ public struct FileFollower: Sendable {
         /// From its start (a file that appeared after the process started).
         case fromStart
         /// From `offset` of the file `identity`, saved by an earlier run or read before under
-        /// another name; when the path names another file, the directory is searched for it.
-        case resume(FileIdentity, offset: Int64)
+        /// another name, which must still be at least `publishedTo` long; when the path names
+        /// another file, the directory is searched for it.
+        case resume(FileIdentity, offset: Int64, publishedTo: Int64)
     }
 
     /// A file the follower has open.
@@ -66,7 +67,7 @@ public struct FileFollower: Sendable {
     private var draining: [Tracked] = []
     private var pending: [FileToken: PendingOpen] = [:]
     /// A search by identity in flight: the saved offset and what the path held when it began.
-    private var searching: (identity: FileIdentity, offset: Int64, atPath: PathStat)?
+    private var searching: (identity: FileIdentity, offset: Int64, publishedTo: Int64, atPath: PathStat)?
     private var goneSinceNanos: Int64?
     private var missingReported = false
     private var state: SourceState?
@@ -110,9 +111,9 @@ public struct FileFollower: Sendable {
 
     /// The position a plain source saves: its open file, a line boundary about `initial_lines`
     /// lines back, and the `seq` of the line that starts there.
-    public var checkpoint: (identity: FileIdentity, offset: Int64, seq: UInt64)? {
-        guard let f = current, f.identity == checkpointFile, let first = checkpoints.first else { return nil }
-        return (f.identity, first.offset, first.seq)
+    public var checkpoint: (identity: FileIdentity, offset: Int64, seq: UInt64, publishedTo: Int64)? {
+        guard let f = current, f.identity == checkpointFile, let first = checkpoints.first, let last = checkpoints.last else { return nil }
+        return (f.identity, first.offset, first.seq, last.offset)
     }
 
     /// The position a glob member saves: its open file and the offset after the last line
@@ -227,14 +228,14 @@ public struct FileFollower: Sendable {
             start = .fromStart
             guard atPath.regularFile != nil else { return report(waitingState(atPath)) }
             return openPath(from, event: nil)
-        case .resume(let identity, let offset):
+        case .resume(let identity, let offset, let publishedTo):
             start = .fromStart
             if SavedPositionCheck.needsSearch(for: identity, atPath: atPath) {
-                searching = (identity, offset, atPath)
+                searching = (identity, offset, publishedTo, atPath)
                 return [.find(identity, inDirectory: directory)]
             }
             return resume(identity, offset: offset, verdict: SavedPositionCheck.check(
-                identity: identity, offset: offset, atPath: atPath, found: nil), atPath: atPath)
+                identity: identity, offset: offset, publishedTo: publishedTo, atPath: atPath, found: nil), atPath: atPath)
         }
     }
 
@@ -242,7 +243,7 @@ public struct FileFollower: Sendable {
         guard let s = searching, s.identity == identity else { return [] }
         searching = nil
         return resume(identity, offset: s.offset, verdict: SavedPositionCheck.check(
-            identity: identity, offset: s.offset, atPath: s.atPath, found: file), atPath: s.atPath)
+            identity: identity, offset: s.offset, publishedTo: s.publishedTo, atPath: s.atPath, found: file), atPath: s.atPath)
     }
 
     private mutating func resume(_ identity: FileIdentity, offset: Int64, verdict: SavedPositionCheck,

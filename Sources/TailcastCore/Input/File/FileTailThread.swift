@@ -111,7 +111,7 @@ struct FileTailLoop {
             globs[id] = GlobWatch(id: id, writer: writer, settings: settings)
             dirtyGlobs.insert(id)
         } else {
-            let start: FileFollower.Start = settings.saved.map { .resume($0.identity, offset: $0.offset) } ?? .atEnd
+            let start: FileFollower.Start = settings.saved.map { .resume($0.identity, offset: $0.offset, publishedTo: $0.publishedTo) } ?? .atEnd
             paths[id] = FollowedPath(id: id, writer: writer, settings: settings, role: .source, start: start)
             dirty.insert(id)
         }
@@ -286,7 +286,7 @@ struct FileTailLoop {
         for (id, p) in paths where globOf[id] == nil {
             guard let c = p.follower.checkpoint else { continue }
             positions[p.source.name] = SavedPosition(epoch: p.source.epoch, nextSeq: c.seq, device: c.identity.device,
-                                                     inode: c.identity.inode, offset: c.offset)
+                                                     inode: c.identity.inode, offset: c.offset, endOffset: c.publishedTo)
         }
         for glob in globs.values {
             let source = glob.writer.source

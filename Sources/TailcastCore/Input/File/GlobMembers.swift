@@ -50,10 +50,10 @@ public struct GlobMembers: Sendable {
             if open.contains(info.identity) || claimed.contains(info.identity) { continue }
             if first, restarting, let s = savedByIdentity[info.identity] {
                 claimed.insert(info.identity)
-                out.append((path, .resume(info.identity, offset: s.offset)))
+                out.append((path, .resume(info.identity, offset: s.offset, publishedTo: s.offset)))
             } else if let offset = renamed.removeValue(forKey: info.identity), info.size >= offset {
                 claimed.insert(info.identity)
-                out.append((path, .resume(info.identity, offset: offset)))
+                out.append((path, .resume(info.identity, offset: offset, publishedTo: offset)))
             } else if first, restarting, savedByPath[path] != nil {
                 unclaimedSavedPaths.append(path)
                 out.append((path, .fromStart))
@@ -68,7 +68,7 @@ public struct GlobMembers: Sendable {
             for i in out.indices where wanted.contains(out[i].path) {
                 if let s = savedByPath[out[i].path], !claimed.contains(s.identity), !open.contains(s.identity) {
                     claimed.insert(s.identity)
-                    out[i].start = .resume(s.identity, offset: s.offset)
+                    out[i].start = .resume(s.identity, offset: s.offset, publishedTo: s.offset)
                 }
             }
         }

@@ -23,17 +23,23 @@ public enum SavedPositionCheck: Sendable, Equatable {
         atPath.regularFile?.identity != identity
     }
 
-    public static func check(identity: FileIdentity, offset: Int64, atPath: PathStat, found: FoundFile?) -> SavedPositionCheck {
+    /// - Parameters:
+    ///   - offset: where reading continues.
+    ///   - publishedTo: the end of what was published from the file (≥ `offset`): a file now
+    ///     shorter than that lost lines that already had numbers.
+    public static func check(identity: FileIdentity, offset: Int64, publishedTo: Int64, atPath: PathStat,
+                             found: FoundFile?) -> SavedPositionCheck {
+        let needed = max(offset, publishedTo)
         if let info = atPath.regularFile, info.identity == identity {
-            return info.size >= offset ? .samePath
-                : .lost(reason: "the file was truncated while tailcast was stopped (\(info.size) bytes, saved offset \(offset))")
+            return info.size >= needed ? .samePath
+                : .lost(reason: "the file was truncated or replaced while tailcast was stopped (\(info.size) bytes, \(needed) were read)")
         }
         guard let found, found.info.identity == identity, found.info.isRegular else {
             let what = atPath.regularFile == nil ? "the file is gone" : "the path names another file"
             return .lost(reason: "\(what) and the saved file (\(identity)) is not in its directory any more")
         }
-        guard found.info.size >= offset else {
-            return .lost(reason: "the rotated file \(found.path) is shorter (\(found.info.size) bytes) than the saved offset \(offset)")
+        guard found.info.size >= needed else {
+            return .lost(reason: "the rotated file \(found.path) is shorter (\(found.info.size) bytes) than what was read (\(needed))")
         }
         return .rotated(to: found.path)
     }

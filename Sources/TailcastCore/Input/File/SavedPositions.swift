@@ -10,17 +10,25 @@ public struct SavedPosition: Codable, Sendable, Equatable {
     public var device: UInt64
     public var inode: UInt64
     public var offset: Int64
+    /// The offset after the last line published (the file must still be this long for the
+    /// numbering to continue); absent in files of older versions: `offset` then.
+    public var endOffset: Int64?
     /// The files of a glob source.
     public var files: [SavedFile]?
 
-    public init(epoch: String, nextSeq: UInt64, device: UInt64, inode: UInt64, offset: Int64, files: [SavedFile]? = nil) {
+    public init(epoch: String, nextSeq: UInt64, device: UInt64, inode: UInt64, offset: Int64, endOffset: Int64? = nil,
+                files: [SavedFile]? = nil) {
         self.epoch = epoch
         self.nextSeq = nextSeq
         self.device = device
         self.inode = inode
         self.offset = offset
+        self.endOffset = endOffset
         self.files = files
     }
+
+    /// How long the saved file must still be.
+    public var publishedTo: Int64 { max(offset, endOffset ?? offset) }
 
     public var identity: FileIdentity { FileIdentity(device: device, inode: inode) }
 
@@ -28,6 +36,7 @@ public struct SavedPosition: Codable, Sendable, Equatable {
     public var problem: String? {
         if nextSeq < 1 || nextSeq > Self.maxSeq { return "nextSeq \(nextSeq) is outside 1…\(Self.maxSeq)" }
         if offset < 0 { return "offset \(offset) is negative" }
+        if let end = endOffset, end < offset { return "endOffset \(end) is before offset \(offset)" }
         if !Self.isEpoch(epoch) { return "epoch \"\(epoch.prefix(40))\" is not 1 to 16 characters of A-Z a-z 0-9 _ -" }
         for f in files ?? [] where f.offset < 0 { return "offset \(f.offset) of \(f.path) is negative" }
         return nil
@@ -101,7 +110,8 @@ public struct SavedPositions: Sendable {
                 found = FileSystemProbe.find(position.identity, in: FileSystemProbe.directory(of: sourcePath))
                     .map { FoundFile(path: $0.path, info: $0.info) }
             }
-            let verdict = SavedPositionCheck.check(identity: position.identity, offset: position.offset, atPath: atPath, found: found)
+            let verdict = SavedPositionCheck.check(identity: position.identity, offset: position.offset,
+                                                   publishedTo: position.publishedTo, atPath: atPath, found: found)
             if case .lost(let reason) = verdict {
                 logger.warning("saved position no longer applies; the source starts a new epoch",
                                metadata: ["file": "\(path)", "source": "\(name)", "path": "\(sourcePath)", "reason": "\(reason)"])
