@@ -45,11 +45,20 @@ struct GlobWatch {
     mutating func scan(watches: inout WatchTable) -> [(path: String, info: FileInfo)] {
         var found: [String] = []
         var seenDirectories: Set<String> = []
-        walk(base, components[...], depth: 0, found: &found, seen: &seenDirectories)
-        for dir in seenDirectories where directoryWatches[dir] == nil {
-            if case .success(let wd) = watches.watch(dir, mask: WatchTable.directoryMask, owner: id) {
-                directoryWatches[dir] = wd
+        // A directory is watched after it was listed: when new ones were watched, list again so
+        // that a file created in between is not left for the safety net.
+        for _ in 0..<4 {
+            found.removeAll(keepingCapacity: true)
+            seenDirectories.removeAll(keepingCapacity: true)
+            walk(base, components[...], depth: 0, found: &found, seen: &seenDirectories)
+            var added = false
+            for dir in seenDirectories where directoryWatches[dir] == nil {
+                if case .success(let wd) = watches.watch(dir, mask: WatchTable.directoryMask, owner: id) {
+                    directoryWatches[dir] = wd
+                    added = true
+                }
             }
+            if !added { break }
         }
         for (dir, wd) in directoryWatches where !seenDirectories.contains(dir) || watches.followers(of: wd) == nil {
             watches.unwatch(wd, owner: id)
