@@ -243,6 +243,19 @@ import Testing
         #expect(c.map { $0.seq == UInt64($0.offset) + 1 } == true)
     }
 
+    @Test func linesOfADrainedFileMoveTheCheckpointToTheOpenFilesEnd() {
+        var (h, a) = following(size: 0)
+        h.fs.append(h.path, 5)
+        h.look(after: ms)
+        h.fs.rename(h.path, h.path + ".1")
+        h.fs.create(h.path, size: 3)
+        h.look(after: ms)                 // new file read: lines 6...8
+        h.fs.grow(inode: a, 4)            // a late write to the old file: lines 9...12
+        h.look(after: ms)
+        let c = h.follower.checkpoint
+        #expect(c?.seq == 13 && c?.offset == 3, "a restart continues after the new file's 3 bytes with seq 13")
+    }
+
     // MARK: a position saved by an earlier run
 
     @Test func savedFileThatGrewWhileDownContinuesAtTheOffset() {

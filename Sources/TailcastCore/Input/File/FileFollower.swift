@@ -336,6 +336,12 @@ public struct FileFollower: Sendable {
             if r.errno == 0, let held = r.heldBytes { recordCheckpoint(seq: r.nextSeq, offset: r.offset - Int64(held), file: c.identity) }
         } else if let i = draining.firstIndex(where: { $0.token == token }) {
             apply(&draining[i])
+            // The old file's lines took numbers after the open file's: a restart from an older
+            // checkpoint would number differently. Only the open file's end holds now.
+            if r.bytes > 0, let c = current, let held = c.heldBytes {
+                checkpoints = [(r.nextSeq, c.offset - Int64(held))]
+                checkpointFile = c.identity
+            }
         }
         if r.errno != 0 {
             return fail(SourceError(source: "", path: path, errno: r.errno, message: "read failed").description)
@@ -348,8 +354,10 @@ public struct FileFollower: Sendable {
     }
 
     private mutating func stop(keepPartialLines: Bool) -> [FollowAction] {
+        // With a saved position, no line is published after it was saved: held partial lines stay.
         var out: [FollowAction] = draining.map {
-            .close($0.token, ClosedFile(identity: $0.identity, offset: $0.offset, linked: true))
+            .close($0.token, ClosedFile(identity: $0.identity, offset: $0.offset, linked: true,
+                                        keepsPartialLine: keepPartialLines))
         }
         if let c = current {
             out.append(.close(c.token, ClosedFile(identity: c.identity, offset: c.offset, linked: true,
