@@ -39,7 +39,10 @@ public struct ServerRuntime: Sendable {
         let metrics = PipelineMetrics(factory: PrometheusMetricsFactory(registry: registry))
         self.metrics = metrics
         let epoch = Self.newEpoch()
-        let saved = config.server.stateDir.map { SavedPositions(directory: $0).load() } ?? [:]
+        // Checked against the files: a position whose file is gone or shorter starts a new epoch.
+        let filePaths = Dictionary(config.sources.compactMap { s in s.kind == .file ? s.path.map { (s.name, $0) } : nil },
+                                   uniquingKeysWith: { a, _ in a })
+        let saved = config.server.stateDir.map { SavedPositions(directory: $0).load(checking: filePaths, logger: logger) } ?? [:]
         self.savedPositions = saved
         var journalSaved: [String: JournalPosition] = [:]
         if let dir = config.server.stateDir {

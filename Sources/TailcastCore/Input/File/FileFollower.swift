@@ -1,181 +1,209 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import Logging
-
-/// Follows one path with `tail -F` semantics and feeds its lines to the source's ring.
+/// The `tail -F` rules for one path, as a pure state machine: it is told what was observed
+/// (`stat` results, inotify, read results, the clock as a value) and answers with the actions the
+/// owner of the descriptors carries out (``FollowedPath`` on the file thread).
 ///
-/// Promises: owned and driven by the file thread only; reads an old file to its end before the
-/// new one after a rotation and keeps reading it until it has been quiet for `rotate_wait`;
-/// reports every change as an event and a log line naming the path; never reads a new file
-/// from a stale offset.
-struct FileFollower {
+/// Promises:
+/// - no system call, no clock and no logging of its own: every rotation case is a unit test;
+/// - after a rotation (rename+create, replace, delete+recreate) the old file is read to its end
+///   before the new one and kept until it has been quiet for `rotate_wait`;
+/// - a new file at the path is read from its start, never from an offset that belonged to an
+///   older file (even one whose inode it reuses: a deleted file is never remembered);
+/// - a file that shrank (`size` below the offset, or below a size seen earlier) is reported
+///   `truncated` and read again from 0;
+/// - a position saved by an earlier run is used only when the file it names is still there, under
+///   the path or, rotated, in the same directory (``SavedPositionCheck``).
+///
+/// What cannot be known: a file truncated and written past the offset read so far between two
+/// looks, with no earlier look having seen it larger, looks like a file that grew.
+public struct FileFollower: Sendable {
+    /// Whether the follower owns its source's state (a plain file source) or is one file of a glob.
+    public enum Role: Sendable, Equatable {
+        case source, globMember
+    }
+
+    /// Where the first file found at the path is read from.
+    public enum Start: Sendable, Equatable {
+        /// From its end, after loading its last `initial_lines` lines (the process's first look).
+        case atEnd
+        /// From its start (a file that appeared after the process started).
+        case fromStart
+        /// From `offset` of the file `identity`, saved by an earlier run or read before under
+        /// another name, which must still be at least `publishedTo` long; when the path names
+        /// another file, the directory is searched for it.
+        case resume(FileIdentity, offset: Int64, publishedTo: Int64)
+    }
+
     /// A file the follower has open.
-    struct OpenFile {
-        var fd: Int32
+    struct Tracked: Sendable, Equatable {
+        var token: FileToken
         var identity: FileIdentity
         var offset: Int64
-        var splitter: LineSplitter
+        /// The largest size seen: a smaller one later means the file was truncated.
+        var seenSize: Int64
         var lastDataNanos: Int64
-        var watch: Int32?
+        var heldBytes: Int?
     }
 
-    let index: Int
-    let source: SourceHandle
-    let settings: FileSourceSettings
-    let directory: String
-    let baseName: String
-    private let rotateWaitNanos: Int64
-    private let writer: SourceWriter
-    /// For files of a glob source: the path each line carries as `file`.
-    private let fileLabel: String?
-    /// `false` for files of a glob source: a gone file is reported, then dropped by its glob.
-    let ownsSourceState: Bool
-    private var current: OpenFile?
-    private var draining: [OpenFile] = []
-    private var directoryWatch: Int32?
+    /// An open asked for and not answered yet.
+    struct PendingOpen: Sendable, Equatable {
+        enum From: Sendable, Equatable {
+            case end, start
+            case offset(Int64, expecting: FileIdentity)
+        }
+        var asCurrent: Bool
+        var from: From
+        var event: SourceEvent?
+    }
+
+    public let path: String
+    public let directory: String
+    public let role: Role
+    let rotateWaitNanos: Int64
+    let initialLines: Int
+
+    private var start: Start
+    private var looked = false
+    private var current: Tracked?
+    private var draining: [Tracked] = []
+    private var pending: [FileToken: PendingOpen] = [:]
+    /// A search by identity in flight: the saved offset and what the path held when it began.
+    private var searching: (identity: FileIdentity, offset: Int64, publishedTo: Int64, atPath: PathStat)?
     private var goneSinceNanos: Int64?
     private var missingReported = false
-    private var firstLook: Bool
-    /// The path stayed gone past `rotate_wait` (a glob drops such a file once it is drained).
-    var isGone: Bool { missingReported && current == nil && draining.isEmpty }
+    private var state: SourceState?
+    private var failing = false
+    private var nextToken = 1
+    /// Set when a read stopped at its budget: the owner looks again at once.
+    public private(set) var hasMore = false
+
+    /// (seq, offset) pairs of the open file, oldest first, reaching back about `initial_lines`
+    /// lines: a restart re-reads from the oldest, so lines a client may not have received before
+    /// the stop are numbered and held again, identically.
+    private var checkpoints: [(seq: UInt64, offset: Int64)] = []
+    private var checkpointFile: FileIdentity?
+
+    public init(path: String, role: Role, start: Start, rotateWaitMillis: Int, initialLines: Int) {
+        self.path = path
+        self.directory = Self.directory(of: path)
+        self.role = role
+        self.start = start
+        self.rotateWaitNanos = Int64(max(0, rotateWaitMillis)) * 1_000_000
+        self.initialLines = max(1, initialLines)
+    }
+
+    // MARK: what the owner reads
+
+    /// The path stayed gone past `rotate_wait` and every file is closed (a glob drops the member).
+    public var isGone: Bool { missingReported && current == nil && draining.isEmpty && pending.isEmpty }
+
     /// Identities of the files open now (a glob skips a new path that names one of them).
-    var openIdentities: [FileIdentity] { (current.map { [$0.identity] } ?? []) + draining.map(\.identity) }
-    /// Set when a read stopped at its budget: the thread checks again at once.
-    private(set) var hasMore = false
+    public var openIdentities: [FileIdentity] { (current.map { [$0.identity] } ?? []) + draining.map(\.identity) }
 
-    /// Bytes read from one file in one pass before the thread turns to other files.
-    static let readBudget = 16 << 20
-
-    /// Files closed after draining, with the offset read to (a glob remembers them, so that a
-    /// rotated file renamed into a matching name is not read again).
-    var closedFiles: [(FileIdentity, Int64)] = []
-    /// For a glob member whose file was already read up to here under another name.
-    private var resumeOffset: Int64?
-
-    /// A position saved by an earlier run: the first look continues from it when the file is
-    /// the same one, and reports a rotation or truncation when it is not.
-    private var saved: SavedPosition?
-
-    init(index: Int, writer: SourceWriter, settings: FileSourceSettings, globMember: Bool = false, firstLook: Bool = true,
-         resumeOffset: Int64? = nil, saved: SavedPosition? = nil) {
-        self.resumeOffset = resumeOffset
-        self.saved = saved
-        self.index = index
-        self.source = writer.source
-        self.writer = writer
-        self.settings = settings
-        self.fileLabel = globMember ? settings.path : nil
-        self.ownsSourceState = !globMember
-        self.firstLook = firstLook
-        let path = settings.path
-        if let slash = path.lastIndex(of: "/") {
-            let dir = String(path[..<slash])
-            directory = dir.isEmpty ? "/" : dir
-            baseName = String(path[path.index(after: slash)...])
-        } else {
-            directory = "."
-            baseName = path
+    /// When the follower wants to look again without an event (the end of a `rotate_wait`).
+    public var deadline: Int64? {
+        var d = goneSinceNanos.map { $0 + rotateWaitNanos }
+        for f in draining {
+            let t = f.lastDataNanos + rotateWaitNanos
+            d = min(d ?? t, t)
         }
-        rotateWaitNanos = Int64(max(0, settings.rotateWaitMillis)) * 1_000_000
+        return d
     }
 
-    /// Whether an inotify event in the watched directory concerns this follower.
-    func concerns(name: String?) -> Bool {
-        name == nil || name == baseName
+    /// The position a plain source saves: its open file, a line boundary about `initial_lines`
+    /// lines back, and the `seq` of the line that starts there.
+    public var checkpoint: (identity: FileIdentity, offset: Int64, seq: UInt64, publishedTo: Int64)? {
+        guard let f = current, f.identity == checkpointFile, let first = checkpoints.first, let last = checkpoints.last else { return nil }
+        return (f.identity, first.offset, first.seq, last.offset)
     }
 
-    /// Whether `wd` is this follower's directory watch.
-    func isDirectoryWatch(_ wd: Int32) -> Bool { directoryWatch == wd }
+    /// The position a glob member saves: its open file and the offset after the last line
+    /// published from it.
+    public var publishedEnd: (identity: FileIdentity, offset: Int64)? {
+        guard let f = current, let held = f.heldBytes else { return nil }
+        return (f.identity, f.offset - Int64(held))
+    }
 
-    /// Looks at the path and the open files, reads what is new, and publishes it.
-    /// Returns the monotonic time by which it wants to look again, if any.
-    mutating func check(now: Int64, buffer: UnsafeMutableRawBufferPointer,
-                        watches: inout WatchTable, logger: Logger) -> Int64? {
+    // MARK: the machine
+
+    /// Takes one observation; returns what to do, in order.
+    public mutating func observe(_ observation: FollowObservation) -> [FollowAction] {
+        switch observation {
+        case .tick, .inotify:
+            return [.look]
+        case .look(let now, let atPath, let open):
+            return look(now: now, atPath: atPath, open: open)
+        case .opened(let token, let info, let now):
+            return opened(token, info, now: now)
+        case .openFailed(let token, let errno, _):
+            return openFailed(token, errno: errno)
+        case .read(let token, let result):
+            return didRead(token, result)
+        case .found(let identity, let file):
+            return found(identity, file)
+        case .stop(let keep):
+            return stop(keepPartialLines: keep)
+        }
+    }
+
+    private mutating func look(now: Int64, atPath: PathStat, open: [FileToken: FileInfo]) -> [FollowAction] {
         hasMore = false
-        if let wd = directoryWatch, watches.followers(of: wd) == nil { directoryWatch = nil }
-        if directoryWatch == nil {
-            if case .success(let wd) = watches.watch(directory, mask: WatchTable.directoryMask, owner: index) {
-                directoryWatch = wd
-            }
-        }
+        var out: [FollowAction] = []
 
-        // 1. Old files first: they hold the older lines.
+        // 1. Old files first: they hold the older lines. Closed once quiet for rotate_wait.
         var i = 0
         while i < draining.count {
-            var file = draining[i]
-            read(&file, now: now, buffer: buffer, logger: logger)
-            draining[i] = file
-            if now - draining[i].lastDataNanos >= rotateWaitNanos && !hasMore {
-                var old = draining.remove(at: i)
-                close(&old, watches: &watches)
-                logger.debug("closed drained file", metadata: ["source": "\(source.name)", "path": "\(settings.path)"])
+            let d = draining[i]
+            let info = open[d.token]
+            if let info, info.size > d.offset {
+                out.append(.read(d.token, from: d.offset))
+                i += 1
+            } else if info == nil || info!.size < d.offset || now - d.lastDataNanos >= rotateWaitNanos {
+                out.append(.close(d.token, ClosedFile(identity: d.identity, offset: d.offset, linked: (info?.links ?? 0) > 0)))
+                draining.remove(at: i)
             } else {
                 i += 1
             }
         }
 
-        // 2. The open file: truncation, then new data.
-        if var file = current {
-            if case .success(let st) = FileStat.of(fd: file.fd), st.size < file.offset {
-                report(.truncated, "\(settings.path): file truncated", logger: logger)
-                file.splitter.flush { line, cut in writer.append(line, truncated: cut, file: fileLabel) }
-                file.offset = 0
+        // 2. The open file: truncation, then what is new.
+        if var c = current, let info = open[c.token] {
+            if info.size < c.offset || info.size < c.seenSize {
+                out.append(.emit(SourceEvent(.truncated, "\(path): file truncated")))
+                out.append(.flushPartialLine(c.token))
+                c.offset = 0
+                c.seenSize = info.size
+                c.heldBytes = 0
+                checkpoints.removeAll()
             }
-            read(&file, now: now, buffer: buffer, logger: logger)
-            current = file
+            c.seenSize = max(c.seenSize, info.size)
+            if info.size > c.offset { out.append(.read(c.token, from: c.offset)) }
+            current = c
         }
 
         // 3. The path.
-        var atPath: FileIdentity?
-        var pathErrno: Int32 = 0
-        switch FileStat.of(path: settings.path) {
-        case .success(let st) where st.isRegular: atPath = st.identity
-        case .success: pathErrno = EISDIR
-        case .failure(let e): pathErrno = e.code
+        if !looked {
+            looked = true
+            return out + firstLook(now: now, atPath: atPath)
         }
-        if atPath != nil || current == nil { goneSinceNanos = nil }
-        if atPath == nil, current != nil, goneSinceNanos == nil { goneSinceNanos = now }
+        let atIdentity = atPath.regularFile?.identity
+        if atIdentity != nil || current == nil { goneSinceNanos = nil }
+        if atIdentity == nil, current != nil, goneSinceNanos == nil { goneSinceNanos = now }
         let decision = FollowDecision.decide(
-            open: current?.identity, atPath: atPath,
-            goneForNanos: goneSinceNanos.map { now - $0 },
-            rotateWaitNanos: rotateWaitNanos, missingReported: missingReported, firstLook: firstLook)
+            open: current?.identity, atPath: atIdentity, goneForNanos: goneSinceNanos.map { now - $0 },
+            rotateWaitNanos: rotateWaitNanos, missingReported: missingReported, firstLook: false)
         switch decision {
         case .keep, .waitForReturn:
             break
-        case .open(var atEnd, var event):
-            if let saved, firstLook, let st = try? FileStat.of(path: settings.path).get() {
-                let same = st.identity == FileIdentity(device: saved.device, inode: saved.inode)
-                if same, st.size >= saved.offset {
-                    resumeOffset = saved.offset
-                    logger.info("continuing from the saved position", metadata: ["source": "\(source.name)", "offset": "\(saved.offset)"])
-                } else {
-                    // Changed while the server was down: as on a live rotation or truncation.
-                    atEnd = false
-                    event = nil
-                    report(same ? .truncated : .rotated,
-                           "\(settings.path): \(same ? "truncated" : "replaced") while tailcast was stopped; reading it from its start",
-                           logger: logger)
-                }
-                self.saved = nil
-            }
-            if openPath(atEnd: atEnd, now: now, watches: &watches, logger: logger) {
-                if let event {
-                    report(event, "\(settings.path): file is back, following it from its start", logger: logger)
-                } else if !atEnd {
-                    logger.info("file appeared, following it", metadata: ["source": "\(source.name)", "path": "\(settings.path)"])
-                }
-                missingReported = false
-            }
+        case .open(_, let event):
+            out += openPath(.start, event: event.map { SourceEvent($0, "\(path): file is back, following it from its start") })
         case .rotate:
             if var old = current {
                 old.lastDataNanos = now
                 draining.append(old)
                 current = nil
             }
-            report(.rotated, "\(settings.path): file replaced; old file drained for up to \(settings.rotateWaitMillis) ms", logger: logger)
-            _ = openPath(atEnd: false, now: now, watches: &watches, logger: logger)
-            missingReported = false
+            out.append(.emit(SourceEvent(.rotated, "\(path): file replaced; old file drained for up to \(rotateWaitNanos / 1_000_000) ms")))
+            out += openPath(.start, event: nil)
         case .missing:
             if var old = current {
                 old.lastDataNanos = max(old.lastDataNanos, now - rotateWaitNanos)
@@ -184,218 +212,231 @@ struct FileFollower {
             }
             goneSinceNanos = nil
             missingReported = true
-            report(.missing, "\(settings.path): file is gone", logger: logger)
-            if ownsSourceState { source.setState(.waiting("\(settings.path) does not exist")) }
+            out.append(.emit(SourceEvent(.missing, "\(path): file is gone")))
+            out += report(.waiting("\(path) does not exist"))
         case .wait:
-            let why = pathErrno == EISDIR ? "is not a regular file (a directory?)"
-                : pathErrno == ENOENT || pathErrno == ENOTDIR ? (directoryWatch == nil ? "directory \(directory) does not exist" : "does not exist")
-                : String(cString: strerror(pathErrno))
-            let state: SourceState = pathErrno == EISDIR || pathErrno == EACCES
-                ? .error("\(settings.path) \(why)") : .waiting("\(settings.path) \(why)")
-            if ownsSourceState, source.setState(state) != state, firstLook {
-                logger.warning("waiting for file", metadata: ["source": "\(source.name)", "path": "\(settings.path)", "reason": "\(why)"])
+            out += report(waitingState(atPath))
+        }
+        return out
+    }
+
+    /// The first look: where the process starts reading.
+    private mutating func firstLook(now: Int64, atPath: PathStat) -> [FollowAction] {
+        switch start {
+        case .atEnd, .fromStart:
+            let from: PendingOpen.From = start == .atEnd ? .end : .start
+            start = .fromStart
+            guard atPath.regularFile != nil else { return report(waitingState(atPath)) }
+            return openPath(from, event: nil)
+        case .resume(let identity, let offset, let publishedTo):
+            start = .fromStart
+            if SavedPositionCheck.needsSearch(for: identity, atPath: atPath) {
+                searching = (identity, offset, publishedTo, atPath)
+                return [.find(identity, inDirectory: directory)]
             }
+            return resume(identity, offset: offset, verdict: SavedPositionCheck.check(
+                identity: identity, offset: offset, publishedTo: publishedTo, atPath: atPath, found: nil), atPath: atPath)
         }
-        firstLook = false
-
-        // 4. The (new) open file.
-        if var file = current {
-            read(&file, now: now, buffer: buffer, logger: logger)
-            current = file
-        }
-        flush()
-        if ownsSourceState { recordCheckpoint() }
-
-        var deadline: Int64?
-        for f in draining {
-            let d = f.lastDataNanos + rotateWaitNanos
-            deadline = min(deadline ?? d, d)
-        }
-        if let g = goneSinceNanos {
-            let d = g + rotateWaitNanos
-            deadline = min(deadline ?? d, d)
-        }
-        return deadline
     }
 
-    /// (seq, offset) pairs of the open file after recent publishes, oldest first, reaching back
-    /// about `initial_lines` lines: a restart re-reads from the oldest, so the lines a client may
-    /// not have received before the stop are numbered and held again, identically.
-    private var checkpoints: [(seq: UInt64, offset: Int64)] = []
-    private var checkpointFile: FileIdentity?
-
-    /// The position to save: the open file, and a line boundary about `initial_lines` lines back
-    /// with the `seq` of the line that starts there.
-    var position: (identity: FileIdentity, offset: Int64, seq: UInt64)? {
-        guard let f = current, f.identity == checkpointFile, let first = checkpoints.first else { return nil }
-        return (f.identity, first.offset, first.seq)
+    private mutating func found(_ identity: FileIdentity, _ file: FoundFile?) -> [FollowAction] {
+        guard let s = searching, s.identity == identity else { return [] }
+        searching = nil
+        return resume(identity, offset: s.offset, verdict: SavedPositionCheck.check(
+            identity: identity, offset: s.offset, publishedTo: s.publishedTo, atPath: s.atPath, found: file), atPath: s.atPath)
     }
 
-    private mutating func recordCheckpoint() {
-        guard let f = current, let held = f.splitter.heldBytes else { return }
-        if checkpointFile != f.identity {
-            checkpoints.removeAll()
-            checkpointFile = f.identity
-        }
-        let next = source.ring.bounds.next
-        let offset = f.offset - Int64(held)
-        if let last = checkpoints.last, last.seq == next { return }
-        checkpoints.append((next, offset))
-        let keep = UInt64(max(1, settings.initialLines))
-        while checkpoints.count > 1, next - checkpoints[1].seq >= keep { checkpoints.removeFirst() }
-    }
-
-    /// Closes every file (shutdown), publishing held partial lines.
-    mutating func stop(watches: inout WatchTable, keepPartialLine: Bool = false) {
-        for var f in draining { close(&f, watches: &watches) }
-        draining.removeAll()
-        if var f = current {
-            // With a saved position the next run reads the partial line whole: do not emit it now.
-            if keepPartialLine { f.splitter.reset() }
-            close(&f, watches: &watches)
-        }
-        current = nil
-        flush()
-        if let wd = directoryWatch { watches.unwatch(wd, owner: index) }
-        directoryWatch = nil
-    }
-
-    private mutating func openPath(atEnd: Bool, now: Int64, watches: inout WatchTable, logger: Logger) -> Bool {
-        let fd = open(settings.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            let e = errno
-            if e != ENOENT {
-                let err = SourceError(source: source.name, path: settings.path, errno: e, message: "cannot open")
-                if case .error = source.setState(.error(err.description)) {} else {
-                    source.ring.record(SourceEvent(.error, err.description))
-                    logger.error("cannot open file", metadata: ["source": "\(source.name)", "error": "\(err.description)"])
-                }
+    private mutating func resume(_ identity: FileIdentity, offset: Int64, verdict: SavedPositionCheck,
+                                 atPath: PathStat) -> [FollowAction] {
+        switch verdict {
+        case .samePath:
+            return [.note(FollowNote(.info, "continuing \(path) from offset \(offset)"))]
+                + openPath(.offset(offset, expecting: identity), event: nil)
+        case .rotated(let rotatedPath):
+            var out: [FollowAction] = [.emit(SourceEvent(.rotated,
+                "\(path): rotated to \(rotatedPath) while tailcast was stopped; reading that to its end first"))]
+            let token = newToken()
+            pending[token] = PendingOpen(asCurrent: false, from: .offset(offset, expecting: identity), event: nil)
+            out.append(.open(token, path: rotatedPath))
+            if atPath.regularFile != nil {
+                out += openPath(.start, event: nil)
+            } else {
+                out += report(waitingState(atPath))
             }
-            return false
+            return out
+        case .lost(let reason):
+            guard atPath.regularFile != nil else { return report(waitingState(atPath)) }
+            let kind: SourceEvent.Kind = SavedPositionCheck.needsSearch(for: identity, atPath: atPath) ? .rotated : .truncated
+            return [.emit(SourceEvent(kind, "\(path): \(reason); reading it from its start"))] + openPath(.start, event: nil)
         }
-        guard case .success(let st) = FileStat.of(fd: fd) else {
-            Glibc.close(fd)
-            return false
+    }
+
+    private mutating func opened(_ token: FileToken, _ info: FileInfo, now: Int64) -> [FollowAction] {
+        guard var p = pending.removeValue(forKey: token) else {
+            return [.close(token, ClosedFile(identity: info.identity, offset: 0, linked: false))]
         }
-        var file = OpenFile(fd: fd, identity: st.identity, offset: 0,
-                            splitter: LineSplitter(maxLineBytes: settings.maxLineBytes),
-                            lastDataNanos: now, watch: nil)
-        if case .success(let wd) = watches.watch("/proc/self/fd/\(fd)", mask: WatchTable.fileMask, owner: index) {
-            file.watch = wd
+        guard info.isRegular else {
+            // The path changed between stat and open (a FIFO, a directory): not a log to follow.
+            return [.close(token, ClosedFile(identity: info.identity, offset: 0, linked: false))]
+                + report(waitingState(.present(info)))
         }
-        if let offset = resumeOffset, offset <= st.size {
-            file.offset = offset
-            resumeOffset = nil
-        } else if atEnd {
-            loadTail(&file, size: st.size)
+        if case .offset(_, let expected) = p.from, expected != info.identity { p.from = .start }
+        var file = Tracked(token: token, identity: info.identity, offset: 0, seenSize: info.size,
+                           lastDataNanos: now, heldBytes: 0)
+        var out: [FollowAction] = []
+        if let event = p.event { out.append(.emit(event)) }
+        switch p.from {
+        case .end:
+            file.offset = info.size
+            out.append(.loadTail(token, size: info.size))
+        case .start:
+            out.append(.read(token, from: 0))
+        case .offset(let offset, _):
+            if offset <= info.size {
+                file.offset = offset
+            } else {
+                out.append(.emit(SourceEvent(.truncated, "\(path): shorter than the saved offset \(offset); reading it from its start")))
+            }
+            out.append(.read(token, from: file.offset))
+        }
+        guard p.asCurrent else {
+            draining.append(file)
+            return out
         }
         current = file
-        let old = ownsSourceState ? source.setState(.following) : .following
-        if case .error = old {
-            report(.recovered, "\(settings.path): readable again", logger: logger)
+        missingReported = false
+        goneSinceNanos = nil
+        let from = p.from == .end ? "end" : "offset \(file.offset)"
+        out.append(.note(FollowNote(.info, "following \(path) from its \(from == "offset 0" ? "start" : from)")))
+        if case .error = state, role == .source {
+            out.append(.emit(SourceEvent(.recovered, "\(path): readable again")))
         }
-        logger.info("following file", metadata: ["source": "\(source.name)", "path": "\(settings.path)", "from": "\(atEnd ? "end" : "start")"])
-        return true
+        failing = false
+        return out + report(.following)
     }
 
-    /// Loads the last `initial_lines` complete lines before `size` and holds a trailing
-    /// partial line; the file is then followed from `size`.
-    private mutating func loadTail(_ file: inout OpenFile, size: Int64) {
-        file.offset = size
-        guard size > 0 else { return }
-        let want = max(0, settings.initialLines)
-        let maxBack = Int64(max(64 << 10, min(source.ring.maxBytes, 64 << 20)))
-        var start = size
-        var newlines = 0
-        var data: [UInt8] = []
-        let chunk: Int64 = 64 << 10
-        while start > 0, newlines <= want, size - start < maxBack {
-            let from = max(0, start - chunk)
-            var piece = [UInt8](repeating: 0, count: Int(start - from))
-            let n = piece.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, $0.count, off_t(from)) }
-            guard n == piece.count else { break }
-            newlines += piece.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-            data = piece + data
-            start = from
-            if want == 0 { break }
-        }
-        guard let lastNL = data.lastIndex(of: 0x0A) else {
-            if start == 0 { data.withUnsafeBytes { file.splitter.split($0) { _, _ in } } }
-            return
-        }
-        // Newlines from the end: the last `want` lines start after the (want+1)-th one.
-        var newlinesFromEnd = [lastNL]
-        var j = lastNL
-        while newlinesFromEnd.count <= want, let prev = data[..<j].lastIndex(of: 0x0A) {
-            newlinesFromEnd.append(prev)
-            j = prev
-        }
-        let begin: Int
-        if newlinesFromEnd.count > want {
-            begin = newlinesFromEnd[want] + 1
-        } else {
-            begin = start == 0 ? 0 : newlinesFromEnd[newlinesFromEnd.count - 1] + 1
-        }
-        writer.stamp(.now())
-        data.withUnsafeBytes { all in
-            if begin <= lastNL {
-                file.splitter.split(UnsafeRawBufferPointer(rebasing: all[begin...lastNL])) { line, cut in
-                    writer.append(line, truncated: cut, file: fileLabel)
-                }
-            }
-            file.splitter.split(UnsafeRawBufferPointer(rebasing: all[(lastNL + 1)...])) { line, cut in
-                writer.append(line, truncated: cut, file: fileLabel)
-            }
-        }
-        writer.read(bytes: data.count - begin)
-        flush()
+    private mutating func openFailed(_ token: FileToken, errno: Int32) -> [FollowAction] {
+        pending[token] = nil
+        guard errno != Self.ENOENT, errno != Self.ENOTDIR else { return [] }
+        let message = SourceError(source: "", path: path, errno: errno, message: "cannot open").description
+        return fail(message)
     }
 
-    private mutating func read(_ file: inout OpenFile, now: Int64, buffer: UnsafeMutableRawBufferPointer, logger: Logger) {
-        var total = 0
-        var stamped = false
-        while total < Self.readBudget {
-            let n = pread(file.fd, buffer.baseAddress, buffer.count, off_t(file.offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                let err = SourceError(source: source.name, path: settings.path, errno: errno, message: "read failed")
-                if case .error = source.setState(.error(err.description)) {} else {
-                    report(.error, err.description, logger: logger)
-                }
-                return
-            }
-            if n == 0 { break }
-            if !stamped {
-                writer.stamp(.now())
-                stamped = true
-            }
-            file.offset += Int64(n)
-            file.lastDataNanos = now
-            total += n
-            file.splitter.split(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n)) { line, cut in
-                writer.append(line, truncated: cut, file: fileLabel)
-            }
-            writer.read(bytes: n)
+    private mutating func didRead(_ token: FileToken, _ r: ReadResult) -> [FollowAction] {
+        func apply(_ f: inout Tracked) {
+            f.offset = r.offset
+            f.seenSize = max(f.seenSize, r.offset)
+            f.heldBytes = r.heldBytes
+            if r.bytes > 0 { f.lastDataNanos = r.now }
         }
-        if total >= Self.readBudget { hasMore = true }
+        if r.more { hasMore = true }
+        if var c = current, c.token == token {
+            apply(&c)
+            current = c
+            if r.errno == 0, let held = r.heldBytes { recordCheckpoint(seq: r.nextSeq, offset: r.offset - Int64(held), file: c.identity) }
+        } else if let i = draining.firstIndex(where: { $0.token == token }) {
+            apply(&draining[i])
+            // The old file's lines took numbers after the open file's: a restart from an older
+            // checkpoint would number differently. Only the open file's end holds now.
+            if r.bytes > 0, let c = current, let held = c.heldBytes {
+                checkpoints = [(r.nextSeq, c.offset - Int64(held))]
+                checkpointFile = c.identity
+            }
+        }
+        if r.errno != 0 {
+            return fail(SourceError(source: "", path: path, errno: r.errno, message: "read failed").description)
+        }
+        if failing, current?.token == token {
+            failing = false
+            return [.emit(SourceEvent(.recovered, "\(path): readable again"))] + report(.following)
+        }
+        return []
     }
 
-    private mutating func close(_ file: inout OpenFile, watches: inout WatchTable) {
-        file.splitter.flush { line, cut in writer.append(line, truncated: cut, file: fileLabel) }
-        closedFiles.append((file.identity, file.offset))
-        if let wd = file.watch { watches.unwatch(wd, owner: index) }
-        Glibc.close(file.fd)
-        file.fd = -1
-        flush()
+    private mutating func stop(keepPartialLines: Bool) -> [FollowAction] {
+        // With a saved position, no line is published after it was saved: held partial lines stay.
+        var out: [FollowAction] = draining.map {
+            .close($0.token, ClosedFile(identity: $0.identity, offset: $0.offset, linked: true,
+                                        keepsPartialLine: keepPartialLines))
+        }
+        if let c = current {
+            out.append(.close(c.token, ClosedFile(identity: c.identity, offset: c.offset, linked: true,
+                                                  keepsPartialLine: keepPartialLines)))
+        }
+        draining.removeAll()
+        current = nil
+        pending.removeAll()
+        return out
     }
 
-    private func flush() {
-        writer.flush()
+    // MARK: helpers
+
+    private mutating func openPath(_ from: PendingOpen.From, event: SourceEvent?) -> [FollowAction] {
+        let token = newToken()
+        pending[token] = PendingOpen(asCurrent: true, from: from, event: event)
+        return [.open(token, path: path)]
     }
 
-    private mutating func report(_ kind: SourceEvent.Kind, _ detail: String, logger: Logger) {
-        writer.record(SourceEvent(kind, detail))
-        let level: Logger.Level = kind == .error ? .error : (kind == .missing ? .warning : .notice)
-        logger.log(level: level, "\(kind.rawValue): \(detail)", metadata: ["source": "\(source.name)"])
+    private mutating func newToken() -> FileToken {
+        defer { nextToken += 1 }
+        return FileToken(nextToken)
     }
+
+    /// An error reported once (event, state, log) until the file reads again.
+    private mutating func fail(_ message: String) -> [FollowAction] {
+        guard !failing else { return role == .source ? report(.error(message)) : [] }
+        failing = true
+        return [.emit(SourceEvent(.error, message))] + report(.error(message))
+    }
+
+    /// A state change for a plain source (a glob's members leave the state to the glob).
+    private mutating func report(_ new: SourceState) -> [FollowAction] {
+        guard role == .source, new != state else { return [] }
+        state = new
+        var out: [FollowAction] = [.setState(new)]
+        if new != .following, let why = new.message {
+            out.append(.note(FollowNote(.warning, "waiting for file: \(why)")))
+        }
+        return out
+    }
+
+    /// Why there is nothing to follow at the path.
+    private func waitingState(_ atPath: PathStat) -> SourceState {
+        switch atPath {
+        case .present(let info):
+            switch info.kind {
+            case .directory: return .error("\(path) is not a regular file (a directory?)")
+            case .fifo: return .error("\(path) is a FIFO, not a regular file")
+            case .regular: return .following
+            case .other: return .error("\(path) is not a regular file")
+            }
+        case .absent(let directoryMissing):
+            return .waiting(directoryMissing ? "\(path): directory \(directory) does not exist" : "\(path) does not exist")
+        case .failed(let errno):
+            let message = SourceError(source: "", path: path, errno: errno, message: "cannot stat").description
+            return errno == Self.EACCES ? .error(message) : .waiting(message)
+        }
+    }
+
+    private mutating func recordCheckpoint(seq: UInt64, offset: Int64, file: FileIdentity) {
+        if checkpointFile != file {
+            checkpoints.removeAll()
+            checkpointFile = file
+        }
+        if let last = checkpoints.last, last.seq == seq { return }
+        checkpoints.append((seq, offset))
+        let keep = UInt64(initialLines)
+        while checkpoints.count > 1, seq - checkpoints[1].seq >= keep { checkpoints.removeFirst() }
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let dir = String(path[..<slash])
+        return dir.isEmpty ? "/" : dir
+    }
+
+    // Linux errno values the rules tell apart (this file imports no C).
+    static let ENOENT: Int32 = 2
+    static let EACCES: Int32 = 13
+    static let ENOTDIR: Int32 = 20
 }

@@ -10,7 +10,8 @@ import Synchronization
 /// descriptor, and blocks in `poll` on inotify and its stop pipe.
 ///
 /// Promises: one thread whatever the number of files or clients; reacts to inotify at once and
-/// looks at every path at least once per second as a safety net; `stop()` returns after the
+/// looks at every plain source's path at least once per second as a safety net (the files of a
+/// glob once per 30 s, its directories once per minute: inotify drives them); `stop()` returns after the
 /// thread has closed every descriptor.
 public final class FileTailThread: Sendable {
     private let sources: [(SourceHandle, FileSourceSettings)]
@@ -63,22 +64,33 @@ public final class FileTailThread: Sendable {
 
 /// The body of ``FileTailThread``: lives on that thread only.
 struct FileTailLoop {
-    /// Followers by owner id (plain sources and the files of glob sources).
-    private var followers: [Int: FileFollower] = [:]
+    /// Followed paths by owner id (plain sources and the files of glob sources).
+    private var paths: [Int: FollowedPath] = [:]
     /// Glob sources by owner id.
     private var globs: [Int: GlobWatch] = [:]
+    /// The glob each member path belongs to.
+    private var globOf: [Int: Int] = [:]
     private var watches: WatchTable
     private let inotify: Inotify
     private let stopFD: Int32
     private let logger: Logger
     private var nextID = 0
     private var deadlines: [Int: Int64] = [:]
+    private var dirty: Set<Int> = []
+    private var dirtyGlobs: Set<Int> = []
     private let store: SavedPositions?
     private var lastSaved: [String: SavedPosition] = [:]
     private let commands: FileSourceCommands?
 
     /// How often positions are saved (and at stop).
     static let saveNanos: Int64 = 2_000_000_000
+    /// The safety net looks at every plain source's path once per second, and at the files of
+    /// glob sources once per `memberSweepRounds` seconds (a slice each second), so that an idle
+    /// glob over thousands of files costs next to nothing; inotify drives everything else.
+    static let memberSweepRounds = 30
+    /// Glob directories are walked again this often as a safety net (new files are found by
+    /// inotify on every directory a glob covers).
+    static let globWalkNanos: Int64 = 60_000_000_000
 
     init(sources: [(SourceHandle, FileSourceSettings)], inotify: Inotify, stopFD: Int32, logger: Logger,
          store: SavedPositions? = nil, commands: FileSourceCommands? = nil) {
@@ -88,30 +100,34 @@ struct FileTailLoop {
         self.watches = WatchTable(inotify: inotify)
         self.stopFD = stopFD
         self.logger = logger
-        for (source, settings) in sources { _ = add(source, settings) }
+        for (source, settings) in sources { add(source, settings) }
     }
 
-    /// Adds a source; returns its owner id.
-    private mutating func add(_ source: SourceHandle, _ settings: FileSourceSettings) -> Int {
+    /// Adds a source and marks it to be looked at.
+    private mutating func add(_ source: SourceHandle, _ settings: FileSourceSettings) {
         let writer = SourceWriter(source: source, maxLineBytes: settings.maxLineBytes)
         let id = newID()
         if GlobWatch.isPattern(settings.path) {
             globs[id] = GlobWatch(id: id, writer: writer, settings: settings)
+            dirtyGlobs.insert(id)
         } else {
-            followers[id] = FileFollower(index: id, writer: writer, settings: settings, saved: settings.saved)
+            let start: FileFollower.Start = settings.saved.map { .resume($0.identity, offset: $0.offset, publishedTo: $0.publishedTo) } ?? .atEnd
+            paths[id] = FollowedPath(id: id, writer: writer, settings: settings, role: .source, start: start)
+            dirty.insert(id)
         }
-        return id
     }
 
     /// Stops every follower of source `name` and tells its readers.
-    private mutating func remove(_ name: String) {
+    private mutating func remove(_ name: String, buffer: UnsafeMutableRawBufferPointer) {
         var event: SourceHandle?
-        for (id, f) in followers where f.source.name == name {
-            var f = f
-            f.stop(watches: &watches)
-            followers[id] = nil
+        let now = monotonicNanos()
+        for (id, p) in paths where p.source.name == name {
+            var p = p
+            p.stop(keepPartialLines: false, now: now, watches: &watches, buffer: buffer, logger: logger)
+            paths[id] = nil
             deadlines[id] = nil
-            event = f.source
+            globOf[id] = nil
+            event = p.source
         }
         for (id, g) in globs where g.writer.source.name == name {
             g.stop(watches: &watches)
@@ -136,9 +152,9 @@ struct FileTailLoop {
             buffer.deallocate()
             eventBuffer.deallocate()
         }
-        var dirty = Set(followers.keys)
-        var dirtyGlobs = Set(globs.keys)
         var lastSweep = monotonicNanos()
+        var sweepRound = 0
+        var lastGlobWalk = lastSweep
         var lastSave = lastSweep
         while true {
             let now = monotonicNanos()
@@ -147,34 +163,35 @@ struct FileTailLoop {
                 lastSave = now
             }
             if now - lastSweep >= Self.sweepNanos {
-                dirty.formUnion(followers.keys)
-                dirtyGlobs.formUnion(globs.keys)
+                sweepRound += 1
+                let slice = sweepRound % Self.memberSweepRounds
+                for id in paths.keys where globOf[id] == nil || id % Self.memberSweepRounds == slice { dirty.insert(id) }
                 lastSweep = now
             }
+            if now - lastGlobWalk >= Self.globWalkNanos {
+                dirtyGlobs.formUnion(globs.keys)
+                lastGlobWalk = now
+            }
             for (id, d) in deadlines where d <= now { dirty.insert(id) }
-            for id in dirtyGlobs.sorted() { dirty.formUnion(rescan(id)) }
+            for gid in dirtyGlobs.sorted() { rescan(gid) }
             dirtyGlobs.removeAll(keepingCapacity: true)
             var again = false
-            for id in dirty.sorted() {
-                guard var f = followers[id] else { continue }
-                deadlines[id] = f.check(now: now, buffer: buffer, watches: &watches, logger: logger)
-                if f.hasMore { again = true }
-                if !f.closedFiles.isEmpty {
-                    remember(f.closedFiles, member: id)
-                    f.closedFiles.removeAll()
-                }
-                if !f.ownsSourceState, f.isGone {
-                    f.stop(watches: &watches)
-                    remember(f.closedFiles, member: id)
-                    followers[id] = nil
-                    deadlines[id] = nil
-                    forget(member: id)
+            let batch = dirty.sorted()
+            dirty.removeAll(keepingCapacity: true)
+            for id in batch {
+                guard var p = paths[id] else { continue }
+                p.check(now: now, watches: &watches, buffer: buffer, logger: logger)
+                deadlines[id] = p.follower.deadline
+                if p.follower.hasMore { again = true }
+                if let gid = globOf[id] {
+                    settle(&p, glob: gid, now: now, buffer: buffer)
                 } else {
-                    followers[id] = f
+                    p.closedFiles.removeAll()
+                    paths[id] = p
                 }
             }
-            dirty.removeAll(keepingCapacity: true)
-            if again { dirty.formUnion(followers.filter { $0.value.hasMore }.keys) }
+            if again { dirty.formUnion(paths.filter { $0.value.follower.hasMore }.keys) }
+            if !dirtyGlobs.isEmpty { again = true }
 
             var wake = lastSweep + Self.sweepNanos
             for d in deadlines.values { wake = min(wake, d) }
@@ -190,55 +207,97 @@ struct FileTailLoop {
             if fds[2].revents != 0, let commands {
                 for command in commands.take() {
                     switch command {
-                    case .add(let source, let settings):
-                        let id = add(source, settings)
-                        if globs[id] != nil { dirtyGlobs.insert(id) } else { dirty.insert(id) }
-                    case .remove(let name):
-                        remove(name)
+                    case .add(let source, let settings): add(source, settings)
+                    case .remove(let name): remove(name, buffer: buffer)
                     }
                 }
             }
-            if fds[0].revents != 0 {
-                inotify.drain(buffer: eventBuffer) { event in
-                    if event.mask & UInt32(IN_Q_OVERFLOW) != 0 {
-                        logger.warning("inotify queue overflowed; looking at every file")
-                        dirty.formUnion(followers.keys)
-                        dirtyGlobs.formUnion(globs.keys)
-                        return
-                    }
-                    guard let owners = watches.followers(of: event.wd) else { return }
-                    if event.mask & UInt32(IN_IGNORED) != 0 {
-                        for id in owners {
-                            if globs[id] != nil { dirtyGlobs.insert(id) } else { dirty.insert(id) }
-                        }
-                        watches.forget(event.wd)
-                        return
-                    }
-                    for id in owners {
-                        if globs[id] != nil {
-                            dirtyGlobs.insert(id)
-                        } else if let f = followers[id], !f.isDirectoryWatch(event.wd) || f.concerns(name: event.name) {
-                            dirty.insert(id)
-                        }
-                    }
-                }
-            }
+            if fds[0].revents != 0 { drainInotify(eventBuffer) }
         }
         savePositions()
-        for id in followers.keys { followers[id]?.stop(watches: &watches, keepPartialLine: store != nil) }
+        let now = monotonicNanos()
+        for id in paths.keys { paths[id]?.stop(keepPartialLines: store != nil, now: now, watches: &watches, buffer: buffer, logger: logger) }
         for g in globs.values { g.stop(watches: &watches) }
         inotify.close()
     }
 
-    /// Writes each plain file source's position (all its lines are published between checks).
+    /// Marks the paths and globs that queued inotify events concern.
+    private mutating func drainInotify(_ eventBuffer: UnsafeMutableRawBufferPointer) {
+        var overflow = false
+        var events: [Inotify.Event] = []
+        inotify.drain(buffer: eventBuffer) { events.append($0) }
+        for event in events {
+            if event.mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                overflow = true
+                continue
+            }
+            guard let owners = watches.followers(of: event.wd) else { continue }
+            if event.mask & UInt32(IN_IGNORED) != 0 {
+                for id in owners {
+                    if globs[id] != nil { dirtyGlobs.insert(id) } else { dirty.insert(id) }
+                }
+                watches.forget(event.wd)
+                continue
+            }
+            for id in owners {
+                if globs[id] != nil {
+                    dirtyGlobs.insert(id)
+                } else if let p = paths[id], !p.isDirectoryWatch(event.wd) || p.concerns(name: event.name) {
+                    dirty.insert(id)
+                }
+            }
+        }
+        if overflow {
+            logger.warning("inotify queue overflowed; looking at every file")
+            dirty.formUnion(paths.keys)
+            dirtyGlobs.formUnion(globs.keys)
+        }
+    }
+
+    /// After a glob member was looked at: tells its glob which files it closed, and drops the
+    /// member once its path has stayed gone.
+    private mutating func settle(_ p: inout FollowedPath, glob gid: Int, now: Int64, buffer: UnsafeMutableRawBufferPointer) {
+        let id = p.id
+        if p.follower.isGone {
+            p.stop(keepPartialLines: false, now: now, watches: &watches, buffer: buffer, logger: logger)
+        }
+        if !p.closedFiles.isEmpty, var glob = globs[gid] {
+            for file in p.closedFiles { glob.membership.closed(file) }
+            // A renamed file may match the glob under its new name: look again.
+            if p.closedFiles.contains(where: \.linked) { dirtyGlobs.insert(gid) }
+            globs[gid] = glob
+            p.closedFiles.removeAll()
+        }
+        if p.follower.isGone {
+            paths[id] = nil
+            deadlines[id] = nil
+            globOf[id] = nil
+            globs[gid]?.membership.ended(p.follower.path)
+            updateState(of: gid)
+        } else {
+            paths[id] = p
+        }
+    }
+
+    /// Writes each file source's position (all its lines are published between checks).
     private mutating func savePositions() {
         guard let store else { return }
         var positions = lastSaved
-        for f in followers.values where f.ownsSourceState {
-            guard let p = f.position else { continue }
-            let source = f.source
-            positions[source.name] = SavedPosition(epoch: source.epoch, nextSeq: p.seq,
-                                                   device: p.identity.device, inode: p.identity.inode, offset: p.offset)
+        for (id, p) in paths where globOf[id] == nil {
+            guard let c = p.follower.checkpoint else { continue }
+            positions[p.source.name] = SavedPosition(epoch: p.source.epoch, nextSeq: c.seq, device: c.identity.device,
+                                                     inode: c.identity.inode, offset: c.offset, endOffset: c.publishedTo)
+        }
+        for glob in globs.values {
+            let source = glob.writer.source
+            var files: [SavedFile] = []
+            files.reserveCapacity(glob.membership.members.count)
+            for (path, fid) in glob.membership.members {
+                if let end = paths[fid]?.follower.publishedEnd { files.append(SavedFile(path: path, identity: end.identity, offset: end.offset)) }
+            }
+            files.sort { $0.path < $1.path }
+            positions[source.name] = SavedPosition(epoch: source.epoch, nextSeq: source.ring.bounds.next,
+                                                   device: 0, inode: 0, offset: 0, files: files)
         }
         guard positions != lastSaved else { return }
         if let problem = store.save(positions) {
@@ -248,60 +307,36 @@ struct FileTailLoop {
         }
     }
 
-    /// Looks for new files of glob `id`; returns the ids of followers to check now.
-    private mutating func rescan(_ id: Int) -> Set<Int> {
-        guard var glob = globs[id] else { return [] }
-        let initial = !glob.scanned
-        let paths = glob.scan(watches: &watches)
-        var started: Set<Int> = []
-        let open = Set(glob.members.values.flatMap { followers[$0]?.openIdentities ?? [] })
-        for path in paths where glob.members[path] == nil {
-            var resume: Int64?
-            if case .success(let st) = FileStat.of(path: path) {
-                if open.contains(st.identity) { continue }
-                resume = glob.known[st.identity]
+    /// Walks glob `gid` and starts following the files its membership picks.
+    private mutating func rescan(_ gid: Int) {
+        guard var glob = globs[gid] else { return }
+        let initial = !glob.membership.scannedOnce
+        let found = glob.scan(watches: &watches)
+        var open: Set<FileIdentity> = []
+        if !found.isEmpty {
+            for fid in glob.membership.members.values {
+                if let p = paths[fid] { open.formUnion(p.follower.openIdentities) }
             }
+        }
+        for (path, start) in glob.membership.scanned(found, open: open) {
             let fid = newID()
             var settings = glob.settings
             settings.path = path
-            followers[fid] = FileFollower(index: fid, writer: glob.writer, settings: settings,
-                                          globMember: true, firstLook: initial, resumeOffset: resume)
-            glob.members[path] = fid
-            started.insert(fid)
+            settings.saved = nil
+            paths[fid] = FollowedPath(id: fid, writer: glob.writer, settings: settings, role: .globMember, start: start)
+            globOf[fid] = gid
+            glob.membership.added(path, id: fid)
+            dirty.insert(fid)
             if !initial { logger.info("glob matched a new file", metadata: ["source": "\(glob.writer.source.name)", "path": "\(path)"]) }
         }
-        globs[id] = glob
-        updateState(of: id)
-        return started
-    }
-
-    /// Records files that a glob member closed, so that the glob does not read them again.
-    private mutating func remember(_ files: [(FileIdentity, Int64)], member fid: Int) {
-        guard !files.isEmpty else { return }
-        for (gid, var glob) in globs where glob.members.values.contains(fid) {
-            for (identity, offset) in files { glob.known[identity] = offset }
-            if glob.known.count > 4096 { glob.known.removeAll() }
-            globs[gid] = glob
-            return
-        }
-    }
-
-    /// A glob's member follower has ended: drop it from its glob.
-    private mutating func forget(member fid: Int) {
-        for (gid, var glob) in globs {
-            if let path = glob.members.first(where: { $0.value == fid })?.key {
-                glob.members[path] = nil
-                globs[gid] = glob
-                updateState(of: gid)
-                return
-            }
-        }
+        globs[gid] = glob
+        updateState(of: gid)
     }
 
     private func updateState(of gid: Int) {
         guard let glob = globs[gid] else { return }
         let source = glob.writer.source
-        if glob.members.isEmpty {
+        if glob.membership.members.isEmpty {
             source.setState(.waiting("no file matches \(glob.settings.path)"))
         } else {
             source.setState(.following)

@@ -8,21 +8,18 @@ import Logging
 /// start following.
 ///
 /// Promises: confined to the file thread; `*`, `?` and `[…]` match within one path component
-/// (not a leading `.`), `**` matches any number of directories (up to 16 levels); a new path
-/// that names a file already followed (a rotated file renamed into a matching name) is skipped,
-/// so no line is read twice.
+/// (not a leading `.`), `**` matches any number of directories (up to 16 levels); walks only
+/// when told to (an inotify event in one of its directories, an overflow, a slow safety net),
+/// never on a timer per second; which paths to follow is decided by ``GlobMembers``.
 struct GlobWatch {
     let id: Int
     let writer: SourceWriter
     let settings: FileSourceSettings
     private let base: String
     private let components: [String]
-    /// Followed files: path → follower id.
-    var members: [String: Int] = [:]
+    /// Which files the glob follows (pure; see ``GlobMembers``).
+    var membership: GlobMembers
     private var directoryWatches: [String: Int32] = [:]
-    /// Files its members closed, with the offset read to: a new path naming one resumes there.
-    var known: [FileIdentity: Int64] = [:]
-    private(set) var scanned = false
 
     static let maxDepth = 16
 
@@ -30,6 +27,7 @@ struct GlobWatch {
         self.id = id
         self.writer = writer
         self.settings = settings
+        self.membership = GlobMembers(saved: settings.saved?.files)
         let parts = settings.path.split(separator: "/").map(String.init)
         let firstGlob = parts.firstIndex(where: Self.isPattern) ?? parts.count
         base = "/" + parts[..<firstGlob].joined(separator: "/")
@@ -41,22 +39,36 @@ struct GlobWatch {
         path.contains("*") || path.contains("?") || path.contains("[")
     }
 
-    /// Every regular file that matches now; watches each directory looked at.
-    mutating func scan(watches: inout WatchTable) -> [String] {
+    /// Every file that matches now and is not followed yet, with what `stat` says of it; watches
+    /// each directory looked at (so that new files and directories are seen without a re-walk)
+    /// and lets go of directories that are gone.
+    mutating func scan(watches: inout WatchTable) -> [(path: String, info: FileInfo)] {
         var found: [String] = []
         var seenDirectories: Set<String> = []
-        walk(base, components[...], depth: 0, found: &found, seen: &seenDirectories)
-        for dir in seenDirectories where directoryWatches[dir] == nil {
-            if case .success(let wd) = watches.watch(dir, mask: WatchTable.directoryMask, owner: id) {
-                directoryWatches[dir] = wd
+        // A directory is watched after it was listed: when new ones were watched, list again so
+        // that a file created in between is not left for the safety net.
+        for _ in 0..<4 {
+            found.removeAll(keepingCapacity: true)
+            seenDirectories.removeAll(keepingCapacity: true)
+            walk(base, components[...], depth: 0, found: &found, seen: &seenDirectories)
+            var added = false
+            for dir in seenDirectories where directoryWatches[dir] == nil {
+                if case .success(let wd) = watches.watch(dir, mask: WatchTable.directoryMask, owner: id) {
+                    directoryWatches[dir] = wd
+                    added = true
+                }
             }
+            if !added { break }
         }
         for (dir, wd) in directoryWatches where !seenDirectories.contains(dir) || watches.followers(of: wd) == nil {
             watches.unwatch(wd, owner: id)
             directoryWatches[dir] = nil
         }
-        scanned = true
-        return found.sorted()
+        var out: [(path: String, info: FileInfo)] = []
+        for path in found.sorted() where membership.members[path] == nil {
+            if case .present(let info) = FileSystemProbe.info(path: path), info.isRegular { out.append((path, info)) }
+        }
+        return out
     }
 
     func stop(watches: inout WatchTable) {
@@ -89,7 +101,8 @@ struct GlobWatch {
         dir == "/" ? "/" + name : dir + "/" + name
     }
 
-    /// Names in `dir` and whether each is a directory (following links).
+    /// Names in `dir` and whether each is a directory (following links); `stat` only where
+    /// `readdir` does not say (links, file systems without `d_type`).
     private static func list(_ dir: String) -> [(String, Bool)] {
         guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
@@ -99,10 +112,15 @@ struct GlobWatch {
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
             if name == "." || name == ".." { continue }
-            var st = stat()
-            let full = dir == "/" ? "/" + name : dir + "/" + name
-            guard stat(full, &st) == 0 else { continue }
-            out.append((name, (st.st_mode & S_IFMT) == S_IFDIR))
+            switch Int32(e.pointee.d_type) {
+            case Int32(DT_DIR): out.append((name, true))
+            case Int32(DT_REG), Int32(DT_FIFO), Int32(DT_SOCK), Int32(DT_CHR), Int32(DT_BLK): out.append((name, false))
+            default:
+                var st = stat()
+                let full = dir == "/" ? "/" + name : dir + "/" + name
+                guard stat(full, &st) == 0 else { continue }
+                out.append((name, (st.st_mode & S_IFMT) == S_IFDIR))
+            }
         }
         return out
     }
