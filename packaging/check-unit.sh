@@ -13,3 +13,8 @@ if [ -n "$out" ]; then echo "systemd-analyze verify:"; echo "$out"; exit 1; fi
 score=$(systemd-analyze security --offline=true "$tmp/tailcast.service" 2>/dev/null | sed -n 's/.*Overall exposure level for tailcast.service: \([0-9.]*\).*/\1/p')
 echo "systemd-analyze verify: ok; security exposure: $score"
 awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 2.0) }' || { echo "exposure $score is above 2.0"; exit 1; }
+# Resource bounds stay in the unit (defence in depth behind tailcast's own bounds).
+for key in MemoryMax TasksMax; do
+  grep -q "^$key=" packaging/tailcast.service || { echo "check-unit: $key= missing from the unit"; exit 1; }
+done
+echo "check-unit: MemoryMax and TasksMax set"

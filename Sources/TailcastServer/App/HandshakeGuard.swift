@@ -1,3 +1,4 @@
+import Foundation
 import HummingbirdCore
 import Logging
 import NIOCore
@@ -25,6 +26,10 @@ final class HandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
     private var tail: UInt32 = 0
     private var timer: Scheduled<Void>?
     private var done = false
+    /// The first head is complete (the slowloris timer is off from then on).
+    private var firstHeadDone = false
+    /// Body bytes of the current request still to pass before the next head.
+    private var bodyRemaining = 0
 
     init(timeout: TimeAmount, maxHeadBytes: Int, hosts: HostPolicy, logger: Logger, onReject: @escaping @Sendable () -> Void) {
         self.onReject = onReject
@@ -39,7 +44,7 @@ final class HandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
         let logger = self.logger
         let onReject = self.onReject
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-            guard !self.done else { return }
+            guard !self.done, !self.firstHeadDone else { return }
             onReject()
             logger.notice("closing a connection that did not finish its request head in time")
             loopBound.value.close(promise: nil)
@@ -56,42 +61,74 @@ final class HandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         let buffer = unwrapInboundIn(data)
-        logger.trace("request head bytes", metadata: ["read": "\(buffer.readableBytes)", "seen": "\(seen)"])
-        var end: Int?
+        logger.trace("request bytes", metadata: ["read": "\(buffer.readableBytes)", "seen": "\(seen)"])
+        // Every head of the connection is checked, not only the first: bodies are skipped by
+        // their Content-Length; after an upgrade (or a chunked body) the guard steps aside.
+        var verdict = Verdict.pass
         buffer.withUnsafeReadableBytes { bytes in
-            for (i, b) in bytes.enumerated() {
-                tail = (tail << 8) | UInt32(b)
-                if tail == 0x0D0A_0D0A {
-                    end = i
+            var i = 0
+            while i < bytes.count, verdict == .pass {
+                if bodyRemaining > 0 {
+                    let n = min(bodyRemaining, bytes.count - i)
+                    bodyRemaining -= n
+                    i += n
+                    continue
+                }
+                let from = i
+                var end: Int?
+                while i < bytes.count {
+                    tail = (tail << 8) | UInt32(bytes[i])
+                    i += 1
+                    if tail == 0x0D0A_0D0A {
+                        end = i
+                        break
+                    }
+                }
+                seen += i - from
+                if head.count + (i - from) <= maxHeadBytes {
+                    head.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[from..<i]))
+                }
+                // The bound holds whether the head came in pieces or in one read.
+                if seen > maxHeadBytes {
+                    verdict = .tooLarge
                     break
                 }
-            }
-            let upTo = end.map { $0 + 1 } ?? bytes.count
-            if head.count + upTo <= maxHeadBytes {
-                head.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<upTo]))
+                guard end != nil else { break }
+                let fields = RequestHead(head)
+                if !hosts.allows(hostHeader: fields.host) {
+                    verdict = .misdirected
+                    break
+                }
+                firstHeadDone = true
+                head.removeAll(keepingCapacity: true)
+                seen = 0
+                tail = 0
+                if fields.upgrade || fields.chunked {
+                    verdict = .stepAside
+                    break
+                }
+                bodyRemaining = fields.contentLength
             }
         }
-        seen += end.map { $0 + 1 } ?? buffer.readableBytes
-        // The bound holds whether the head came in pieces or in one read.
-        if seen > maxHeadBytes {
-            refuse(context, status: "431 Request Header Fields Too Large",
-                   reason: "refusing a request head over \(maxHeadBytes) bytes")
-            return
-        }
-        if end != nil, !hosts.allows(hostHeader: RequestHead.host(in: head)) {
+        switch verdict {
+        case .tooLarge:
+            refuse(context, status: "431 Request Header Fields Too Large", reason: "refusing a request head over \(maxHeadBytes) bytes")
+        case .misdirected:
             refuse(context, status: "421 Misdirected Request",
                    body: #"{"error":"misdirected","message":"this server does not answer for that Host; add it to [server] allowed_hosts"}"#,
                    reason: "refusing a request for a Host that is not allowed (DNS rebinding?)")
-            return
-        }
-        context.fireChannelRead(data)
-        if end != nil {
-            done = true
-            head = []
-            timer?.cancel()
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        case .pass, .stepAside:
+            if firstHeadDone { timer?.cancel() }
+            context.fireChannelRead(data)
+            if verdict == .stepAside {
+                done = true
+                head = []
+                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            }
         }
     }
+
+    private enum Verdict { case pass, tooLarge, misdirected, stepAside }
 
     private func refuse(_ context: ChannelHandlerContext, status: String, body: String = "", reason: String) {
         done = true
@@ -109,21 +146,23 @@ final class HandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Reads what the guard needs from a raw HTTP/1 request head.
-enum RequestHead {
-    /// The value of the `Host` header; `nil` when there is none; `"\u{0}"` (never allowed) when
-    /// there are several, which a proxy and this server could read differently.
-    static func host(in head: [UInt8]) -> String? {
-        var found: String?
+/// What the guard needs from a raw HTTP/1 request head.
+struct RequestHead {
+    /// The `Host` value; `nil` when there is none; `"\u{0}"` (never allowed) when there are
+    /// several, which a proxy and this server could read differently.
+    var host: String?
+    var contentLength = 0
+    var chunked = false
+    /// An `Upgrade` header (WebSocket): after this head the bytes are not HTTP any more.
+    var upgrade = false
+
+    init(_ head: [UInt8]) {
         var lineStart = 0
         var first = true
         var i = 0
         while i + 1 < head.count {
             if head[i] == 0x0D, head[i + 1] == 0x0A {
-                if !first, i > lineStart, let value = headerValue(head[lineStart..<i], name: "host") {
-                    if found != nil { return "\u{0}" }
-                    found = value
-                }
+                if !first, i > lineStart { take(head[lineStart..<i]) }
                 first = false
                 lineStart = i + 2
                 i += 2
@@ -131,16 +170,29 @@ enum RequestHead {
             }
             i += 1
         }
-        return found
     }
 
-    private static func headerValue(_ line: ArraySlice<UInt8>, name: String) -> String? {
-        guard let colon = line.firstIndex(of: 0x3A) else { return nil }
+    private mutating func take(_ line: ArraySlice<UInt8>) {
+        guard let colon = line.firstIndex(of: 0x3A) else { return }
         let key = line[line.startIndex..<colon]
-        guard key.count == name.utf8.count,
-              zip(key, name.utf8).allSatisfy({ ($0 | 0x20) == $1 }) else { return nil }
-        return String(decoding: line[(colon + 1)...], as: UTF8.self)
+        let value = String(decoding: line[(colon + 1)...], as: UTF8.self)
+        if Self.is(key, "host") {
+            host = host == nil ? value : "\u{0}"
+        } else if Self.is(key, "content-length") {
+            contentLength = max(contentLength, Int(value.trimmingCharacters(in: .whitespaces)) ?? 0)
+        } else if Self.is(key, "transfer-encoding") {
+            chunked = true
+        } else if Self.is(key, "upgrade") {
+            upgrade = true
+        }
     }
+
+    private static func `is`(_ key: ArraySlice<UInt8>, _ name: String) -> Bool {
+        key.count == name.utf8.count && zip(key, name.utf8).allSatisfy { ($0 | 0x20) == $1 }
+    }
+
+    /// The `Host` value of `head` (see ``host``).
+    static func host(in head: [UInt8]) -> String? { RequestHead(head).host }
 }
 
 /// A server child channel that puts a ``HandshakeGuard`` in front of another one.

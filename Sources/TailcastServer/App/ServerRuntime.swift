@@ -47,7 +47,10 @@ public struct ServerRuntime: Sendable {
         var journalSaved: [String: JournalPosition] = [:]
         if let dir = config.server.stateDir {
             for s in config.sources where s.kind == .journald {
-                journalSaved[s.name] = JournalPosition.load(directory: dir, source: s.name)
+                journalSaved[s.name] = JournalPosition.load(directory: dir, source: s.name) { path, reason in
+                    logger.warning("ignoring saved journal position; the source starts a new epoch",
+                                   metadata: ["file": "\(path)", "source": "\(s.name)", "reason": "\(reason)"])
+                }
             }
         }
         self.journalPositions = journalSaved
