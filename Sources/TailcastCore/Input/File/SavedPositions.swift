@@ -42,15 +42,10 @@ public struct SavedPosition: Codable, Sendable, Equatable {
         return nil
     }
 
-    /// The largest `seq` a JSON client can hold exactly (2^53 − 1).
-    public static let maxSeq: UInt64 = (1 << 53) - 1
+    /// The largest `seq` a JSON client can hold exactly (2^53 − 1): the same bound as `since`.
+    public static var maxSeq: UInt64 { QueryParser.maxSeq }
 
-    static func isEpoch(_ s: String) -> Bool {
-        let u = s.utf8
-        return (1...16).contains(u.count) && u.allSatisfy {
-            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F || $0 == 0x2D
-        }
-    }
+    static func isEpoch(_ s: String) -> Bool { QueryParser.isEpoch(s) }
 }
 
 /// One file of a glob source, as saved.
