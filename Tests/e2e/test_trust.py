@@ -53,6 +53,19 @@ from journal_support import journald  # noqa: F401 - fixture
 # --------------------------------------------------------------------------- helpers
 
 
+def recv_until(sock: socket.socket, buf: bytes, done, deadline: float) -> bytes:
+    """Reads into `buf` until `done(buf)`, the peer closes or resets, or `deadline` passes."""
+    while not done(buf) and (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
 def _status_of(head: bytes) -> int | None:
     m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
     return int(m.group(1)) if m else None
@@ -79,15 +92,7 @@ def raw_request(port: int, target: str, headers: dict | None = None, host: str |
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(req.encode("latin-1"))
         # the head
-        while b"\r\n\r\n" not in buf and (left := deadline - time.monotonic()) > 0:
-            s.settimeout(left)
-            try:
-                chunk = s.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            buf += chunk
+        buf = recv_until(s, buf, lambda b: b"\r\n\r\n" in b, deadline)
         head, _, rest = buf.partition(b"\r\n\r\n")
         status = _status_of(head)
         hdrs = {}
@@ -97,15 +102,7 @@ def raw_request(port: int, target: str, headers: dict | None = None, host: str |
         if read_body:
             body_deadline = min(deadline, time.monotonic() + (0.5 if upgrade or status == 101 else timeout))
             want = int(hdrs["content-length"]) if "content-length" in hdrs else None
-            while (want is None or len(rest) < want) and (left := body_deadline - time.monotonic()) > 0:
-                s.settimeout(left)
-                try:
-                    chunk = s.recv(65536)
-                except (socket.timeout, ConnectionResetError):
-                    break
-                if not chunk:
-                    break
-                rest += chunk
+            rest = recv_until(s, rest, lambda b: want is not None and len(b) >= want, body_deadline)
     return status, hdrs, rest
 
 
@@ -365,11 +362,7 @@ def _keep_alive_pair(port: int, second: bytes) -> tuple[bytes, bytes]:
         s.sendall(first)
         buf = b""
         deadline = time.monotonic() + 5
-        while (b"\r\n\r\n" not in buf or len(buf.partition(b"\r\n\r\n")[2]) < 15) and time.monotonic() < deadline:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
+        buf = recv_until(s, buf, lambda b: b"\r\n\r\n" in b and len(b.partition(b"\r\n\r\n")[2]) >= 15, deadline)
         one = buf
         assert _status_of(one) == 200, one[:200]
         s.sendall(second)
@@ -671,15 +664,7 @@ def test_head_over_the_bound_in_one_write_gets_431(tailcast, workdir):
                 s.sendall(req)                               # ONE write: head and its end together
             buf = b""
             deadline = time.monotonic() + 5
-            while b"\r\n" not in buf and (left := deadline - time.monotonic()) > 0:
-                s.settimeout(left)
-                try:
-                    chunk = s.recv(4096)
-                except (socket.timeout, ConnectionResetError):
-                    break
-                if not chunk:
-                    break
-                buf += chunk
+            buf = recv_until(s, buf, lambda b: b"\r\n" in b, deadline)
         results[what] = (_status_of(buf), buf[:60])
     bad = {k: v for k, v in results.items() if v[0] != 431}
     assert not bad, f"expected 431 for every oversized head: {bad}"
