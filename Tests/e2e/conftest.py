@@ -706,3 +706,15 @@ def parse_prometheus(text: str) -> Metrics:
             raise AssertionError(f"/metrics line {lineno}: bad value {value!r}") from None
         samples.append((name, _parse_labels(labels) if labels else {}, v))
     return Metrics(samples, types)
+
+
+def self_signed_certificate(workdir: Path) -> tuple[Path, Path]:
+    """A throw-away RSA certificate for 127.0.0.1 (cert.pem, key.pem in workdir), made by openssl."""
+    import shutil
+    if not shutil.which("openssl"):
+        pytest.skip("openssl missing")
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key

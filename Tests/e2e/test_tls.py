@@ -12,21 +12,11 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from conftest import append_lines, run
-
-
-def _certificate(workdir: Path) -> tuple[Path, Path]:
-    if not shutil.which("openssl"):
-        pytest.skip("openssl missing")
-    cert, key = workdir / "cert.pem", workdir / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
+from conftest import self_signed_certificate, append_lines, run
 
 
 def test_https_and_wss(tailcast, workdir: Path):
-    cert, key = _certificate(workdir)
+    cert, key = self_signed_certificate(workdir)
     log = workdir / "app.log"
     append_lines(log, ["secret line"])
     srv = tailcast(sources=[{"name": "app", "kind": "file", "path": str(log)}], start=False)

@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (
+    self_signed_certificate,
     BIN,
     WSClient,
     append_lines,
@@ -516,16 +517,6 @@ def test_help_example_for_all_interfaces_mentions_tokens():
 # =========================================================================== 7. TLS
 
 
-def _certificate(workdir: Path) -> tuple[Path, Path]:
-    if not shutil.which("openssl"):
-        pytest.skip("openssl missing")
-    cert, key = workdir / "cert.pem", workdir / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
-
-
 def _s_client(port: int, args: list[str]) -> tuple[bool, str]:
     res = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "127.0.0.1",
                           *args], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
@@ -536,7 +527,7 @@ def _s_client(port: int, args: list[str]) -> tuple[bool, str]:
 
 
 def test_tls_refuses_old_versions_and_non_forward_secret_ciphers(tailcast, workdir):
-    cert, key = _certificate(workdir)
+    cert, key = self_signed_certificate(workdir)
     srv = tailcast(sources=_one_source(workdir), start=False)
     with open(srv.config_path, "a") as f:
         f.write(f'\n[tls]\ncert = "{cert}"\nkey = "{key}"\n')
