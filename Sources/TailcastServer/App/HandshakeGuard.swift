@@ -190,9 +190,6 @@ struct RequestHead {
     private static func `is`(_ key: ArraySlice<UInt8>, _ name: String) -> Bool {
         key.count == name.utf8.count && zip(key, name.utf8).allSatisfy { ($0 | 0x20) == $1 }
     }
-
-    /// The `Host` value of `head` (see ``host``).
-    static func host(in head: [UInt8]) -> String? { RequestHead(head).host }
 }
 
 /// A server child channel that puts a ``HandshakeGuard`` in front of another one.

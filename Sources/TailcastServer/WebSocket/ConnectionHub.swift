@@ -49,9 +49,6 @@ public actor ConnectionHub {
         }
     }
 
-    /// Open connections counted for `address` (for tests and metrics).
-    func count(forAddress address: String) -> Int { perAddress[address, default: 0] }
-
     /// Number of live connections.
     public var count: Int { inboxes.count }
 
