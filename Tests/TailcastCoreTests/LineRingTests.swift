@@ -84,4 +84,46 @@ private func texts(_ slices: [LineSlice]) -> [String] {
         #expect(texts(r.slices).count == 1000)
         #expect(r.slices.count < 10)
     }
+
+    @Test func anEvictedBlockIsReleasedAtOnce() {
+        let ring = LineRing(maxLines: 2, maxBytes: 1 << 20)
+        weak var first: LineBlock?
+        do {
+            let b = block(["a", "b"], from: 1)
+            first = b
+            ring.append(b)
+        }
+        #expect(first != nil)
+        ring.append(block(["c", "d", "e"], from: 3))  // too big to merge; evicts "a", "b"
+        #expect(ring.bounds.first == 4)
+        #expect(first == nil, "the ring still holds a block whose lines are all evicted")
+    }
+
+    @Test func countsTheMemoryOfWholeBlocksAndStaysWithinIt() {
+        let maxBytes = 64 << 10
+        let ring = LineRing(maxLines: 1_000_000, maxBytes: maxBytes)
+        var seq: UInt64 = 1
+        for i in 0..<2_000 {
+            let lines = (0..<(1 + i % 7)).map { "line \($0) " + String(repeating: "y", count: 90) }
+            let b = block(lines, from: seq)
+            ring.append(b)
+            seq += UInt64(lines.count)
+            #expect(ring.usage.bytes <= maxBytes)
+        }
+        let held = ring.lines(from: 1, to: seq)
+        var blocks: [ObjectIdentifier: Int] = [:]
+        for s in held { blocks[ObjectIdentifier(s.block)] = s.block.memoryBytes }
+        // What the ring reports is what its blocks really take, capacities included.
+        #expect(ring.usage.bytes == blocks.values.reduce(0, +))
+        #expect(ring.usage.bytes > maxBytes / 2)
+    }
+
+    @Test func aTrickleIsMergedLikeABinaryCounter() {
+        let ring = LineRing(maxLines: 100_000, maxBytes: 1 << 26)
+        for i in 0..<5_000 { ring.append(block(["l\(i)"], from: UInt64(i + 1))) }
+        // 5 000 lines in blocks of at most 256, plus a binary counter's tail.
+        #expect(ring.blockCount <= 5_000 / LineRing.mergeLines + 1 + 9)
+        let r = ring.read(from: 1, eventID: 0, maxLines: 10_000)
+        #expect(texts(r.slices) == (0..<5_000).map { "l\($0)" })
+    }
 }

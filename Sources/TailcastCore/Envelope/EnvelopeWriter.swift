@@ -86,10 +86,16 @@ public struct LinesFrame {
     private static let lineEnd: [UInt8] = Array("},".utf8)
     private static let matchesHead: [UInt8] = Array(#","matches":["#.utf8)
 
+    /// - Parameter capacity: the most the frame will carry; the buffer starts small and grows
+    ///   (by doubling) only as lines are added, so a frame holds about what it carries: a
+    ///   trickle of one-line frames queued for a slow peer pins kilobytes, not `capacity` each.
     public init(writer: EnvelopeWriter, capacity: Int) {
-        buffer = writer.buffer(capacity: capacity + 256)
+        buffer = writer.buffer(capacity: min(capacity + 256, Self.initialCapacity))
         buffer.writeBytes(Self.open)
     }
+
+    /// The first allocation, with the WebSocket header room: 1 KiB.
+    static let initialCapacity = 1024 - EnvelopeWriter.headroom
 
     /// Bytes in the payload so far.
     public var size: Int { buffer.readableBytes }

@@ -27,8 +27,6 @@ public struct LineRecord: Sendable {
         self.isASCII = isASCII
     }
 
-    /// Bytes this line accounts for in a ring's byte bound.
-    @inlinable public var accountedBytes: Int { Int(textLength) + Int(jsonLength) + Int(metaLength) + 48 }
 }
 
 /// An immutable run of consecutive lines of one source, numbered from ``firstSeq``.
@@ -48,12 +46,22 @@ public final class LineBlock: Sendable {
     /// Journal fields of the lines that have them, back to back (empty for file lines).
     public let meta: [UInt8]
 
+    /// Bytes of memory the block holds: its arrays' capacities plus the object and array
+    /// headers and the allocator's per-allocation overhead (``overheadBytes``). What a ring
+    /// counts against its byte bound.
+    public let memoryBytes: Int
+
+    /// Object header, four array headers and five allocations' malloc overhead, rounded up.
+    public static let overheadBytes = 256
+
     public init(firstSeq: UInt64, text: [UInt8], json: [UInt8], records: [LineRecord], meta: [UInt8] = []) {
         self.firstSeq = firstSeq
         self.text = text
         self.json = json
         self.records = records
         self.meta = meta
+        self.memoryBytes = text.capacity + json.capacity + meta.capacity
+            + records.capacity * MemoryLayout<LineRecord>.stride + Self.overheadBytes
     }
 
     /// Number of lines.
@@ -85,16 +93,26 @@ public final class LineBlock: Sendable {
         let textShift = UInt32(text.count)
         let jsonShift = UInt32(json.count)
         let metaShift = UInt32(meta.count)
-        var records = self.records
-        records.reserveCapacity(records.count + next.records.count)
+        var records: [LineRecord] = []
+        records.reserveCapacity(self.records.count + next.records.count)
+        records.append(contentsOf: self.records)
         for var r in next.records {
             r.textStart += textShift
             r.jsonStart += jsonShift
             r.metaStart += metaShift
             records.append(r)
         }
-        return LineBlock(firstSeq: firstSeq, text: text + next.text, json: json + next.json, records: records,
-                         meta: meta + next.meta)
+        return LineBlock(firstSeq: firstSeq, text: Self.joined(text, next.text), json: Self.joined(json, next.json),
+                         records: records, meta: Self.joined(meta, next.meta))
+    }
+
+    /// `a` then `b` in an array with no spare capacity (`+` would grow it geometrically).
+    private static func joined(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(a.count + b.count)
+        out.append(contentsOf: a)
+        out.append(contentsOf: b)
+        return out
     }
 }
 

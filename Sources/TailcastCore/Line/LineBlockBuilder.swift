@@ -144,6 +144,11 @@ public struct LineBlockBuilder {
         records[records.count - 1] = r
     }
 
+    /// `array` itself when its spare capacity is small, else a copy with no spare capacity.
+    static func trimmed<T>(_ array: [T]) -> [T] {
+        array.capacity - array.count <= max(64, array.count / 16) ? array : Array(array[...])
+    }
+
     private static let fieldsFragment: [UInt8] = Array(#","fields":"#.utf8)
     private static let truncatedFragment: [UInt8] = Array(#","truncated":true"#.utf8)
     private static let fileFragment: [UInt8] = Array(#","file":"#.utf8)
@@ -152,7 +157,10 @@ public struct LineBlockBuilder {
     /// Hands out the lines built so far as one block, or `nil` when there are none.
     public mutating func finish() -> LineBlock? {
         guard !records.isEmpty else { return nil }
-        let block = LineBlock(firstSeq: firstSeq, text: text, json: json, records: records, meta: meta)
+        // Arrays grown by appending hold up to twice what they carry: a block kept in a ring
+        // holds only what it carries.
+        let block = LineBlock(firstSeq: firstSeq, text: Self.trimmed(text), json: Self.trimmed(json),
+                              records: Self.trimmed(records), meta: Self.trimmed(meta))
         text = []
         json = []
         records = []

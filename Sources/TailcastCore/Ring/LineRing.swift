@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// The bounded buffer of one source's recent lines, addressed by `seq`.
@@ -16,11 +17,13 @@ public final class LineRing: Sendable {
     }
 
     struct State {
-        var blocks: [LineBlock] = []
-        var head = 0                 // index of the first live block
+        /// The held blocks, oldest first; the first may hold lines already evicted (below
+        /// `firstSeq`), never a block wholly evicted.
+        var blocks = CircularBuffer<LineBlock>(initialCapacity: 16)
         var firstSeq: UInt64         // oldest held line
         var nextSeq: UInt64          // seq of the next appended line
         var lineCount = 0
+        /// Memory held by `blocks` (``LineBlock/memoryBytes``), whole blocks.
         var byteCount = 0
         var readers: [ObjectIdentifier: Doorbell] = [:]
         var events: [EventRecord] = []
@@ -29,12 +32,15 @@ public final class LineRing: Sendable {
 
     /// Bound on lines held.
     public let maxLines: Int
-    /// Bound on bytes held (texts, fragments and per-line overhead).
+    /// Bound on the memory the held blocks take (their arrays' capacities and overheads,
+    /// whole blocks: a block partly evicted by the line bound still counts whole).
     public let maxBytes: Int
     private let state: Mutex<State>
 
-    private static let mergeLines = 256
-    private static let mergeBytes = 32 << 10
+    /// Small blocks (a line or a few at a time) are merged while both are below these, so a
+    /// trickle of lines does not cost a block each.
+    static let mergeLines = 256
+    static let mergeBytes = 32 << 10
     private static let eventsKept = 256
 
     public init(maxLines: Int, maxBytes: Int, firstSeq: UInt64 = 1) {
@@ -48,26 +54,42 @@ public final class LineRing: Sendable {
         state.withLock { ($0.firstSeq, $0.nextSeq) }
     }
 
-    /// Lines and bytes held now.
+    /// Lines held now, and the memory their blocks take.
     public var usage: (lines: Int, bytes: Int) {
         state.withLock { ($0.lineCount, $0.byteCount) }
     }
 
+    /// Blocks held now (for tests and the memory figures).
+    var blockCount: Int { state.withLock { $0.blocks.count } }
+
+    /// The largest block a reader should hand to ``append(_:)``: a block is evicted whole when
+    /// the byte bound needs room, so blocks are kept well below the bound.
+    public var blockBytesTarget: Int { min(1 << 20, max(4096, maxBytes / 16)) }
+
     /// Adds a block whose `firstSeq` is the ring's `nextSeq`, then evicts to the bounds and
     /// wakes the registered readers. Never blocks on readers.
+    ///
+    /// Small blocks are merged like a binary counter (the last two while the older is no
+    /// larger than the newer), so each line of a trickle is copied O(log ``mergeLines``) times.
     public func append(_ block: LineBlock) {
         let wake = state.withLock { s -> [Doorbell] in
             precondition(block.firstSeq == s.nextSeq, "blocks must be appended in seq order")
-            if s.head < s.blocks.count, let last = s.blocks.last,
-               last.count < Self.mergeLines, last.storageBytes < Self.mergeBytes,
-               block.count < Self.mergeLines, block.storageBytes < Self.mergeBytes {
-                s.blocks[s.blocks.count - 1] = last.merged(with: block)
-            } else {
-                s.blocks.append(block)
+            s.blocks.append(block)
+            s.byteCount += block.memoryBytes
+            while s.blocks.count >= 2 {
+                let y = s.blocks[s.blocks.index(before: s.blocks.endIndex)]
+                let xi = s.blocks.index(s.blocks.endIndex, offsetBy: -2)
+                let x = s.blocks[xi]
+                guard x.count <= y.count, x.firstSeq >= s.firstSeq,
+                      x.count + y.count <= Self.mergeLines,
+                      x.memoryBytes + y.memoryBytes <= Self.mergeBytes else { break }
+                let merged = x.merged(with: y)
+                s.blocks.removeLast(2)
+                s.blocks.append(merged)
+                s.byteCount += merged.memoryBytes - x.memoryBytes - y.memoryBytes
             }
             s.nextSeq = block.endSeq
             s.lineCount += block.count
-            for r in block.records { s.byteCount += r.accountedBytes }
             Self.evict(&s, maxLines: maxLines, maxBytes: maxBytes)
             return Array(s.readers.values)
         }
@@ -137,42 +159,45 @@ public final class LineRing: Sendable {
     }
 
     private static func slices(_ s: State, from: UInt64, to: UInt64) -> [LineSlice] {
-        guard from < to, s.head < s.blocks.count else { return [] }
-        // Binary search for the block holding `from`.
-        var lo = s.head
+        guard from < to, !s.blocks.isEmpty else { return [] }
+        // Binary search for the block holding `from` (offsets from the oldest block).
+        var lo = 0
         var hi = s.blocks.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
-            if s.blocks[mid].firstSeq <= from { lo = mid } else { hi = mid - 1 }
+            if s.blocks[s.blocks.index(s.blocks.startIndex, offsetBy: mid)].firstSeq <= from { lo = mid } else { hi = mid - 1 }
         }
         var result: [LineSlice] = []
-        var i = lo
+        var i = s.blocks.index(s.blocks.startIndex, offsetBy: lo)
         var seq = from
-        while seq < to, i < s.blocks.count {
+        while seq < to, i != s.blocks.endIndex {
             let b = s.blocks[i]
             let start = Int(seq - b.firstSeq)
             let end = Int(min(to, b.endSeq) - b.firstSeq)
             if start < end { result.append(LineSlice(block: b, start: start, end: end)) }
             seq = b.firstSeq + UInt64(end)
-            i += 1
+            i = s.blocks.index(after: i)
         }
         return result
     }
 
+    /// Evicts the oldest lines while more than `maxLines` are held, then the oldest blocks
+    /// whole while their memory passes `maxBytes` (even the newest: the bound is a bound;
+    /// readers get the exact `dropped` range).
     private static func evict(_ s: inout State, maxLines: Int, maxBytes: Int) {
-        while s.lineCount > maxLines || s.byteCount > maxBytes, s.head < s.blocks.count {
-            let b = s.blocks[s.head]
-            let idx = Int(s.firstSeq - b.firstSeq)
-            s.byteCount -= b.records[idx].accountedBytes
-            s.lineCount -= 1
-            s.firstSeq += 1
-            if s.firstSeq == b.endSeq {
-                s.head += 1
+        if s.lineCount > maxLines {
+            s.firstSeq += UInt64(s.lineCount - maxLines)
+            s.lineCount = maxLines
+            while let b = s.blocks.first, b.endSeq <= s.firstSeq {
+                s.blocks.removeFirst()
+                s.byteCount -= b.memoryBytes
             }
         }
-        if s.head > 64, s.head * 2 > s.blocks.count {
-            s.blocks.removeFirst(s.head)
-            s.head = 0
+        while s.byteCount > maxBytes, let b = s.blocks.first {
+            s.blocks.removeFirst()
+            s.byteCount -= b.memoryBytes
+            s.lineCount -= Int(b.endSeq - max(b.firstSeq, s.firstSeq))
+            s.firstSeq = b.endSeq
         }
     }
 }
