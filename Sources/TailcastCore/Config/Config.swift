@@ -33,6 +33,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var allowedHosts: [String] = []
     /// Serve without `[auth]` on a non-loopback address, on purpose.
     public var allowAnonymous = false
+    /// `compression`: negotiate permessage-deflate (RFC 7692) with WebSocket clients that offer it.
+    public var compression = true
 
     public init() {}
 

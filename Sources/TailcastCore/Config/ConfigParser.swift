@@ -161,6 +161,10 @@ public enum ConfigParser {
             } else {
                 s.stateDir = text
             }
+        case "compression":
+            if case .bool(let b) = e.value { s.compression = b } else {
+                errors.append(ConfigError(line: e.line, key: e.key, message: "compression must be true or false"))
+            }
         case "allow_anonymous":
             if case .bool(let b) = e.value { s.allowAnonymous = b } else {
                 errors.append(ConfigError(line: e.line, key: e.key, message: "allow_anonymous must be true or false"))
@@ -199,7 +203,7 @@ public enum ConfigParser {
             }
             s.slowConsumer = p
         default:
-            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allow_anonymous, allowed_hosts, allowed_origins, base_path, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_connections_per_address, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
+            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allow_anonymous, allowed_hosts, allowed_origins, base_path, compression, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_connections_per_address, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
         }
     }
 
