@@ -4,13 +4,11 @@ line, and a file that appears after the start is announced with an event."""
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.parse
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from conftest import append_lines, file_sources, http_get, run, wait_for, ws_open
+from conftest import append_lines, file_sources, run, wait_for, ws_open
+from ui_support import driver, page, ui_url  # noqa: F401 - fixtures
 
 ESC = "\x1b"
 
@@ -20,10 +18,15 @@ def _utf16(text: str, start: int, end: int) -> str:
     return text.encode("utf-16-le")[2 * start:2 * end].decode("utf-16-le")
 
 
-def _api_lines(srv, query: dict) -> list[dict]:
-    status, _, body = http_get(srv.port, "/api/lines?" + urllib.parse.urlencode(query, doseq=True))
-    assert status == 200, body[:300]
-    return [json.loads(l) for l in body.decode().splitlines() if l.strip()]
+def _replay(srv, query: dict, count: int) -> list[dict]:
+    """The lines a WebSocket with `query` gets: `count` of them, then nothing more for a moment."""
+    async def go():
+        c = await ws_open(srv, query)
+        await c.lines_until(count)
+        await c.quiet(0.3)
+        await c.close()
+        return c.lines
+    return run(go())
 
 
 # --------------------------------------------------------------------------- colours (15.4)
@@ -44,14 +47,14 @@ def test_filters_see_coloured_lines_without_their_colours(tailcast, workdir: Pat
     srv = tailcast(sources=file_sources({"app": log}))
 
     # -w: the escape's final `m` no longer touches the word.
-    words = _api_lines(srv, {"q": "ERROR", "w": "", "n": 100})
+    words = _replay(srv, {"q": "ERROR", "w": "", "n": 100}, 4)
     assert [l["text"] for l in words] == [COLOURED[i] for i in (0, 1, 3, 4)], words
     for l in words:
         assert [_utf16(l["text"], s, e) for s, e in l["matches"]] == ["ERROR"], l
     assert words[0]["matches"] == [[5, 10]]          # raw offsets: after "\x1b[31m"
 
     # A regex across a colour change matches; its span covers the escapes inside it.
-    worker = _api_lines(srv, {"q": r"ERROR \[worker", "n": 100})
+    worker = _replay(srv, {"q": r"ERROR \[worker", "n": 100}, 3)
     assert [l["text"] for l in worker] == [COLOURED[i] for i in (0, 1, 3)], worker
     spans = [[_utf16(l["text"], s, e) for s, e in l["matches"]] for l in worker]
     assert spans == [["ERROR\x1b[0m [worker"], ["ERROR \x1b[0m\x1b[2m[worker"], ["ERROR [worker"]], spans
@@ -107,7 +110,7 @@ def test_log_ts_is_the_time_written_in_the_line(tailcast, workdir: Path, monkeyp
     append_lines(log, [text for text, _ in cases])
     srv = tailcast(sources=file_sources({"app": log}))
 
-    lines = _api_lines(srv, {"n": 100})
+    lines = _replay(srv, {"n": 100}, len(cases))
     assert [l["text"] for l in lines] == [text for text, _ in cases]
     got = [(l["text"], l.get("log_ts")) for l in lines]
     assert got == cases
