@@ -4,10 +4,12 @@ line, and a file that appears after the start is announced with an event."""
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from conftest import append_lines, file_sources, run, wait_for, ws_open
+from journal_support import CatStream, journal_json, journald, unique_ident  # noqa: F401 - journald is a fixture
 from ui_support import driver, page, ui_url  # noqa: F401 - fixtures
 
 ESC = "\x1b"
@@ -196,3 +198,38 @@ def test_browser_orders_by_the_servers_log_ts_and_highlights_coloured_words(tail
     assert page.texts() == [f"2026-12-03T10:00:03Z {ESC}[31mERROR{ESC}[0m app third"]
     msg = page.js("return document.querySelector('#rows .row:not(.marker) .msg').textContent")
     assert msg == "2026-12-03T10:00:03Z ERROR app third"
+
+
+# --------------------------------------------------------------------------- journal log_ts
+
+
+def test_journal_lines_carry_their_source_time(tailcast, journald):
+    """A journal entry's log_ts is its _SOURCE_REALTIME_TIMESTAMP (the time the sender gave,
+    here the kernel's receive time of a syslog datagram), not a time parsed from MESSAGE; an
+    entry without one has no log_ts."""
+    srv = tailcast(sources=[{"name": "journal", "kind": "journald"}])
+    ident = unique_ident()
+
+    async def scenario():
+        c = await ws_open(srv, {"identifier": ident})
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.sendto(f"<14>{ident}: 2026-12-03T01:00:00Z via syslog".encode(), "/run/systemd/journal/dev-log")
+        await c.until(lambda c: len(c.lines) >= 1, 10, "the syslog entry")
+        with CatStream(ident) as cat:
+            cat.write("2026-12-03T01:00:00Z via stdout")
+            await c.until(lambda c: len(c.lines) >= 2, 10, "the stdout entry")
+        await c.close()
+        return c.lines
+
+    lines = run(scenario())
+    stored = {e["MESSAGE"]: e for e in journal_json(ident)}
+    for l in lines:
+        entry = stored[l["text"]]
+        source_time = entry.get("_SOURCE_REALTIME_TIMESTAMP")
+        expected = None
+        if source_time is not None:
+            t = datetime.fromtimestamp(int(source_time) // 1_000_000, timezone.utc)
+            expected = f"{t:%Y-%m-%dT%H:%M:%S}.{int(source_time) % 1_000_000:06d}Z"
+        assert l.get("log_ts") == expected, (l, entry)
+    assert lines[0].get("log_ts"), "journald gives a syslog datagram a source time"
+    assert "log_ts" not in lines[1], "a stdout stream entry has no source time, and MESSAGE is not parsed"
