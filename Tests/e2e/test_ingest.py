@@ -4,6 +4,7 @@ line, and a file that appears after the start is announced with an event."""
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -233,3 +234,26 @@ def test_journal_lines_carry_their_source_time(tailcast, journald):
         assert l.get("log_ts") == expected, (l, entry)
     assert lines[0].get("log_ts"), "journald gives a syslog datagram a source time"
     assert "log_ts" not in lines[1], "a stdout stream entry has no source time, and MESSAGE is not parsed"
+
+
+def test_browser_and_server_agree_on_malformed_escapes(tailcast, workdir: Path, page):
+    """The page removes exactly the escapes the server's filters ignore, malformed ones too,
+    so the server's `matches` light up the matched characters (see EscapeSequencesTests)."""
+    cases = [  # raw line, what is shown and matched
+        (f"{ESC}[31émoji found", "émoji found"),          # a non-ASCII character ends a CSI
+        (f"x{ESC}(By found", "xy found"),                  # ESC, intermediate, final
+        (f"{ESC}]0;title{chr(7)}after found", "after found"),
+        (f"{ESC}{ESC}[1mbold found", "bold found"),        # a lone ESC, then an SGR
+        (f"found red{ESC}[31", "found red"),               # cut off by the end of the line
+    ]
+    log = workdir / "app.log"
+    append_lines(log, [raw for raw, _ in cases])
+    srv = tailcast(sources=file_sources({"app": log}))
+    page.open(ui_url(srv, "n=100&q=found|moji|xy|after|bold|red"))
+    page.wait_texts(lambda t: len(t) == len(cases), what="the lines")
+    page.frame()
+    rows = page.js("""return [...document.querySelectorAll('#rows .row:not(.marker) .msg')].map(m =>
+      [m.textContent, [...m.querySelectorAll('mark.hl')].map(k => k.textContent).join('|')])""")
+    assert [r[0] for r in rows] == [shown for _, shown in cases], rows
+    expected = ["|".join(m.group(0) for m in re.finditer("found|moji|xy|after|bold|red", shown)) for _, shown in cases]
+    assert [r[1] for r in rows] == expected, rows
