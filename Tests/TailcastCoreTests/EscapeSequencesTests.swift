@@ -131,6 +131,25 @@ private func shownPieces(_ raw: String, _ matches: [(Int, Int)]) -> [String] {
         #expect(!block(["a", "b"]).hasMatchTexts)
     }
 
+    @Test func aLineCutInsideAnEscapeMatchesWithoutItsRest() {
+        var b = LineBlockBuilder(source: "s", nextSeq: 1, maxLineBytes: 16)
+        // The cut at 16 bytes leaves "\e[31" unterminated: it runs to the end of the line.
+        Array("ERROR ok xxx\u{1B}[31mred\u{1B}[0m".utf8).withUnsafeBytes { b.append($0, truncated: false) }
+        let block = b.finish()!
+        #expect(block.string(at: 0) == "ERROR ok xxx\u{1B}[31")
+        #expect(block.withMatchText(0) { String(decoding: $0, as: UTF8.self) } == "ERROR ok xxx")
+    }
+
+    @Test func journalMessagesGetAMatchTextToo() {
+        var b = LineBlockBuilder(source: "j", nextSeq: 1, maxLineBytes: 1024)
+        Array("\u{1B}[1mbold\u{1B}[0m message".utf8).withUnsafeBytes {
+            b.appendJournal(message: $0, ts: Timestamp(microseconds: 1), priority: nil, fieldsJSON: Array("{}".utf8), fields: [])
+        }
+        let block = b.finish()!
+        #expect(block.withMatchText(0) { String(decoding: $0, as: UTF8.self) } == "bold message")
+        #expect(block.records[0].hasFields)
+    }
+
     @Test func mergedBlocksKeepMatchTexts() {
         let a = block(["\u{1B}[1ma\u{1B}[0m", "b"])
         let b = block(["c", "\u{1B}[2md\u{1B}[0m"])
