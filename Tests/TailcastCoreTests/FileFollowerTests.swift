@@ -341,6 +341,62 @@ import Testing
         #expect(f.observe(.tick(now: 6)) == [.look])
     }
 
+    /// The details of the events emitted so far.
+    func details(_ h: FollowHarness) -> [String] {
+        h.log.compactMap { if case .emit(let e) = $0 { return e.detail } else { return nil } }
+    }
+
+    @Test func fileAppearingAfterTheStartIsReportedOnce() {
+        var h = FollowHarness()
+        h.look()
+        h.look(after: ms)
+        #expect(h.events.isEmpty)
+        let a = h.fs.create(h.path, size: 30)
+        h.look(after: ms)
+        #expect(h.events == [.reopened])
+        #expect(details(h) == ["/var/log/app.log: file appeared, following it from its start"])
+        #expect(h.reads(of: a) == [[0, 30]])
+        h.fs.append(h.path, 5)
+        h.look(after: ms)
+        #expect(h.events == [.reopened])
+    }
+
+    @Test func aDirectoryAtThePathThenAFileIsReportedAsAppeared() {
+        var h = FollowHarness()
+        h.fs.create(h.path, kind: .directory)
+        h.look()
+        h.fs.unlink(h.path)
+        h.fs.create(h.path, size: 3)
+        h.look(after: ms)
+        // The directory put the source in state error; the file ends that as well.
+        #expect(h.events == [.reopened, .recovered])
+    }
+
+    @Test func fileThereAtStartOrUnreadableAtFirstGetsNoAppearedEvent() {
+        let (h, _) = following()
+        #expect(h.events.isEmpty)
+        var u = FollowHarness()
+        u.fs.create(u.path, size: 3)
+        u.openErrno = 13
+        u.look()
+        u.openErrno = nil
+        u.look(after: ms)
+        #expect(u.events == [.error, .recovered])
+    }
+
+    @Test func newGlobFileAfterTheStartIsReportedButNotOneFoundAtTheStart() {
+        var late = FollowHarness(path: "/var/log/app/b.log", role: .globMember, start: .fromStart)
+        let b = late.fs.create(late.path, size: 7)
+        late.look()
+        #expect(late.events == [.reopened])
+        #expect(details(late) == ["/var/log/app/b.log: file appeared, following it from its start"])
+        #expect(late.reads(of: b) == [[0, 7]])
+        var early = FollowHarness(path: "/var/log/app/a.log", role: .globMember, start: .atEnd)
+        early.fs.create(early.path, size: 7)
+        early.look()
+        #expect(early.events.isEmpty)
+    }
+
     @Test func globMemberLeavesTheStateToItsGlob() {
         var h = FollowHarness(role: .globMember)
         h.look()

@@ -258,7 +258,8 @@ def test_highlights_are_the_servers_matches(tailcast, workdir, page):
             plain, where = strip_sgr(raw)
             assert text == plain
             assert marks == [[where[s], where[e]] for s, e in matches], (marks, matches)
-            assert [text[s:e] for s, e in marks] == ["ERROR"]  # "err\x1b[0mor" is no match on the wire
+            # The server matches the text without escapes: "err\x1b[0mor" is "error" (15.4).
+            assert [text[s:e] for s, e in marks] == ["ERROR", "error"]
     # The emoji line: offsets count UTF-16 units, as JavaScript does.
     emoji = next(m for _, s, t, m in shown if t.startswith("😀"))
     assert emoji == [[18, 23], [28, 33]]  # 2 emoji = 4 units

@@ -18,6 +18,12 @@ public struct LineRecord: Sendable {
     /// Offset and length of the line's journal fields in ``LineBlock/meta`` (see ``JournalFields``).
     public var metaStart: UInt32 = 0
     public var metaLength: UInt32 = 0
+    /// `true` when the text holds an escape sequence, so filters match a stripped copy of it
+    /// (see ``EscapeSequences``) at ``matchStart`` in ``LineBlock/matchText``.
+    public var hasMatchText = false
+    /// Offset and length of the line's text without escape sequences in ``LineBlock/matchText``.
+    public var matchStart: UInt32 = 0
+    public var matchLength: UInt32 = 0
 
     public init(textStart: UInt32, textLength: UInt32, jsonStart: UInt32, jsonLength: UInt32, isASCII: Bool) {
         self.textStart = textStart
@@ -45,22 +51,30 @@ public final class LineBlock: Sendable {
     public let records: [LineRecord]
     /// Journal fields of the lines that have them, back to back (empty for file lines).
     public let meta: [UInt8]
+    /// The texts, without escape sequences, of the lines that hold any, back to back: what
+    /// filters match for those lines (see ``withMatchText(_:_:)``).
+    public let matchText: [UInt8]
+    /// `true` when some line has a match text: a search over ``text`` as a whole would see escapes.
+    public let hasMatchTexts: Bool
 
     /// Bytes of memory the block holds: its arrays' capacities plus the object and array
     /// headers and the allocator's per-allocation overhead (``overheadBytes``). What a ring
     /// counts against its byte bound.
     public let memoryBytes: Int
 
-    /// Object header, four array headers and five allocations' malloc overhead, rounded up.
+    /// Object header, five array headers and six allocations' malloc overhead, rounded up.
     public static let overheadBytes = 256
 
-    public init(firstSeq: UInt64, text: [UInt8], json: [UInt8], records: [LineRecord], meta: [UInt8] = []) {
+    public init(firstSeq: UInt64, text: [UInt8], json: [UInt8], records: [LineRecord], meta: [UInt8] = [],
+                matchText: [UInt8] = []) {
         self.firstSeq = firstSeq
         self.text = text
         self.json = json
         self.records = records
         self.meta = meta
-        self.memoryBytes = text.capacity + json.capacity + meta.capacity
+        self.matchText = matchText
+        self.hasMatchTexts = records.contains { $0.hasMatchText }
+        self.memoryBytes = text.capacity + json.capacity + meta.capacity + matchText.capacity
             + records.capacity * MemoryLayout<LineRecord>.stride + Self.overheadBytes
     }
 
@@ -68,8 +82,6 @@ public final class LineBlock: Sendable {
     @inlinable public var count: Int { records.count }
     /// `seq` one past the last line.
     @inlinable public var endSeq: UInt64 { firstSeq + UInt64(records.count) }
-    /// Bytes of storage the block holds.
-    public var storageBytes: Int { text.count + json.count + meta.count + records.count * MemoryLayout<LineRecord>.stride }
 
     /// Calls `body` with the text bytes of line `index`.
     @inlinable
@@ -77,6 +89,17 @@ public final class LineBlock: Sendable {
         let r = records[index]
         return try text.withUnsafeBytes { all in
             try body(UnsafeRawBufferPointer(rebasing: all[Int(r.textStart)..<Int(r.textStart + r.textLength)]))
+        }
+    }
+
+    /// Calls `body` with the bytes filters match for line `index`: its text with escape
+    /// sequences removed when it holds any, else its text (no copy either way).
+    @inlinable
+    public func withMatchText<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let r = records[index]
+        guard r.hasMatchText else { return try withText(index, body) }
+        return try matchText.withUnsafeBytes { all in
+            try body(UnsafeRawBufferPointer(rebasing: all[Int(r.matchStart)..<Int(r.matchStart + r.matchLength)]))
         }
     }
 
@@ -93,6 +116,7 @@ public final class LineBlock: Sendable {
         let textShift = UInt32(text.count)
         let jsonShift = UInt32(json.count)
         let metaShift = UInt32(meta.count)
+        let matchShift = UInt32(matchText.count)
         var records: [LineRecord] = []
         records.reserveCapacity(self.records.count + next.records.count)
         records.append(contentsOf: self.records)
@@ -100,10 +124,12 @@ public final class LineBlock: Sendable {
             r.textStart += textShift
             r.jsonStart += jsonShift
             r.metaStart += metaShift
+            r.matchStart += matchShift
             records.append(r)
         }
         return LineBlock(firstSeq: firstSeq, text: Self.joined(text, next.text), json: Self.joined(json, next.json),
-                         records: records, meta: Self.joined(meta, next.meta))
+                         records: records, meta: Self.joined(meta, next.meta),
+                         matchText: Self.joined(matchText, next.matchText))
     }
 
     /// `a` then `b` in an array with no spare capacity (`+` would grow it geometrically).

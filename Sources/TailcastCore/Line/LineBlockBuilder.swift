@@ -1,8 +1,12 @@
 /// Turns raw lines of one source into ``LineBlock``s: repairs UTF-8, cuts long lines on a
-/// character boundary, numbers them and pre-renders each line's JSON fragment once.
+/// character boundary, numbers them and pre-renders each line's JSON fragment once; keeps a
+/// copy without escape sequences of the lines that hold any, for filters
+/// (``LineBlock/withMatchText(_:_:)``); puts the time written at the start of a file line in
+/// its fragment as `log_ts` (``LineTimeParser``).
 ///
 /// Promises: owned by the one thread that reads the source (not `Sendable`); `seq` rises by
-/// exactly one per appended line; all per-batch work (timestamp text) is done once per batch.
+/// exactly one per appended line; all per-batch work (timestamp text) is done once per batch;
+/// a line without ESC costs one `memchr` for it, and one look at its first bytes for `log_ts`.
 public struct LineBlockBuilder {
     /// `seq` the next appended line gets.
     public private(set) var nextSeq: UInt64
@@ -12,6 +16,8 @@ public struct LineBlockBuilder {
     private var json: [UInt8] = []
     private var records: [LineRecord] = []
     private var meta: [UInt8] = []
+    private var matchText: [UInt8] = []
+    private var timeParser = LineTimeParser()
     private var firstSeq: UInt64
     private var tsFragment: [UInt8] = []  // ,"ts":"…","text":"
     private var scratch: [UInt8] = []
@@ -41,6 +47,7 @@ public struct LineBlockBuilder {
     /// once per entry). The date and time text is made once per second; within a second only
     /// the six fractional digits are rewritten.
     public mutating func stamp(_ ts: Timestamp) {
+        timeParser.setNow(ts)
         var second = ts.microseconds / 1_000_000
         var micros = ts.microseconds % 1_000_000
         if micros < 0 { micros += 1_000_000; second -= 1 }
@@ -73,13 +80,22 @@ public struct LineBlockBuilder {
         if verdict == .invalid {
             scratch.removeAll(keepingCapacity: true)
             UTF8Repair.repair(raw, into: &scratch)
-            scratch.withUnsafeBytes { appendValid($0, ascii: false, truncated: truncated, file: file) }
+            scratch.withUnsafeBytes { appendValid($0, ascii: false, truncated: truncated, file: file, logTime: .parse) }
         } else {
-            appendValid(raw, ascii: verdict == .ascii, truncated: truncated, file: file)
+            appendValid(raw, ascii: verdict == .ascii, truncated: truncated, file: file, logTime: .parse)
         }
     }
 
-    private mutating func appendValid(_ bytes: UnsafeRawBufferPointer, ascii: Bool, truncated: Bool, file: String?) {
+    /// Where a line's `log_ts` comes from.
+    private enum LogTime {
+        /// Parsed from the start of the line (file lines).
+        case parse
+        /// Given by the source (a journal entry's `_SOURCE_REALTIME_TIMESTAMP`), or none.
+        case given(Timestamp?)
+    }
+
+    private mutating func appendValid(_ bytes: UnsafeRawBufferPointer, ascii: Bool, truncated: Bool, file: String?,
+                                      logTime: LogTime) {
         var length = bytes.count
         var cut = truncated
         if length > maxLineBytes {
@@ -90,6 +106,18 @@ public struct LineBlockBuilder {
         let body = UnsafeRawBufferPointer(rebasing: bytes[0..<length])
         let textStart = UInt32(text.count)
         text.append(contentsOf: body)
+        let matchStart = matchText.count
+        let escaped = EscapeSequences.contains(body)
+        if escaped { EscapeSequences.strip(body, into: &matchText) }
+        let logTs: Timestamp?
+        switch logTime {
+        case .given(let ts): logTs = ts
+        case .parse where escaped:
+            var parser = timeParser
+            logTs = matchText.withUnsafeBytes { parser.parse(UnsafeRawBufferPointer(rebasing: $0[matchStart...])) }
+            timeParser = parser
+        case .parse: logTs = timeParser.parse(body)
+        }
         let jsonStart = UInt32(json.count)
         json.append(contentsOf: prefix)
         appendDecimal(nextSeq, to: &json)
@@ -101,18 +129,30 @@ public struct LineBlockBuilder {
             json.append(contentsOf: Self.fileFragment)
             JSONString.appendQuoted(file, to: &json)
         }
+        if let logTs {
+            json.append(contentsOf: Self.logTsFragment)
+            CivilTime.appendRFC3339(logTs.microseconds, to: &json)
+            json.append(0x22)
+        }
         json.append(contentsOf: Self.closing)
-        records.append(LineRecord(
+        var record = LineRecord(
             textStart: textStart, textLength: UInt32(length),
             jsonStart: jsonStart, jsonLength: UInt32(json.count) - jsonStart,
-            isASCII: ascii))
+            isASCII: ascii)
+        if escaped {
+            record.hasMatchText = true
+            record.matchStart = UInt32(matchStart)
+            record.matchLength = UInt32(matchText.count - matchStart)
+        }
+        records.append(record)
         nextSeq += 1
     }
 
     /// Appends one journal entry: `text` is its MESSAGE, `fieldsJSON` the rendered `fields`
-    /// object, `fields` every field kept for per-connection filters and `fields=`.
+    /// object, `fields` every field kept for per-connection filters and `fields=`, `sourceTime`
+    /// the entry's `_SOURCE_REALTIME_TIMESTAMP` (its `log_ts`) when it has one.
     public mutating func appendJournal(message: UnsafeRawBufferPointer, ts: Timestamp, priority: UInt8?,
-                                       fieldsJSON: [UInt8], fields: [UInt8]) {
+                                       fieldsJSON: [UInt8], fields: [UInt8], sourceTime: Timestamp? = nil) {
         stamp(ts)
         let verdict = UTF8Repair.classify(message)
         var bytes = message
@@ -122,7 +162,7 @@ public struct LineBlockBuilder {
         }
         let repaired = scratch
         let run = { (self: inout LineBlockBuilder, body: UnsafeRawBufferPointer) in
-            self.appendValid(body, ascii: verdict == .ascii, truncated: false, file: nil)
+            self.appendValid(body, ascii: verdict == .ascii, truncated: false, file: nil, logTime: .given(sourceTime))
         }
         if verdict == .invalid {
             repaired.withUnsafeBytes { bytes = $0; run(&self, bytes) }
@@ -152,6 +192,7 @@ public struct LineBlockBuilder {
     private static let fieldsFragment: [UInt8] = Array(#","fields":"#.utf8)
     private static let truncatedFragment: [UInt8] = Array(#","truncated":true"#.utf8)
     private static let fileFragment: [UInt8] = Array(#","file":"#.utf8)
+    private static let logTsFragment: [UInt8] = Array(#","log_ts":""#.utf8)
     private static let closing: [UInt8] = Array("},".utf8)
 
     /// Hands out the lines built so far as one block, or `nil` when there are none.
@@ -160,11 +201,13 @@ public struct LineBlockBuilder {
         // Arrays grown by appending hold up to twice what they carry: a block kept in a ring
         // holds only what it carries.
         let block = LineBlock(firstSeq: firstSeq, text: Self.trimmed(text), json: Self.trimmed(json),
-                              records: Self.trimmed(records), meta: Self.trimmed(meta))
+                              records: Self.trimmed(records), meta: Self.trimmed(meta),
+                              matchText: Self.trimmed(matchText))
         text = []
         json = []
         records = []
         meta = []
+        matchText = []
         text.reserveCapacity(block.text.count)
         json.reserveCapacity(block.json.count)
         firstSeq = nextSeq

@@ -2,6 +2,9 @@ import CLinux
 
 /// A query's patterns applied to one line: `q` (all must match), `v`, then `not`.
 ///
+/// Patterns see a line's match text (``LineBlock/withMatchText(_:_:)``): its text with
+/// escape sequences removed, as the UI shows it; `matches` are offsets in the raw text.
+///
 /// Promises: compiled once per query; no allocation per line except for the spans of a
 /// matched line; a pattern that hits the match limit counts as not matching and is counted
 /// in ``limitHits``. Not `Sendable`: owned by one connection's sender task.
@@ -45,10 +48,12 @@ public struct LineFilter {
     /// The first line in `from..<to` of `block` that the filter keeps, or `nil`.
     ///
     /// A single case-sensitive literal searches the block's texts in one pass (as grep does with
-    /// its buffer) and checks that each hit lies within one line; other filters test line by line.
+    /// its buffer) and checks that each hit lies within one line, unless some line of the block
+    /// holds escape sequences; other filters test line by line, on each line's match text.
     public mutating func firstKept(in block: LineBlock, from: Int, to: Int) -> Int? {
         guard from < to else { return nil }
-        if include.count == 1, exclude.isEmpty, !invert, let needle = include[0].literal, !needle.isEmpty {
+        if include.count == 1, exclude.isEmpty, !invert, !block.hasMatchTexts,
+           let needle = include[0].literal, !needle.isEmpty {
             return block.text.withUnsafeBytes { all -> Int? in
                 needle.withUnsafeBytes { n -> Int? in
                     guard let base = all.baseAddress else { return nil }
@@ -76,8 +81,27 @@ public struct LineFilter {
                 }
             }
         }
-        for i in from..<to where block.withText(i, { keeps($0) }) { return i }
+        for i in from..<to where block.withMatchText(i, { keeps($0) }) { return i }
         return nil
+    }
+
+    /// Whether line `index` of `block` is kept (judged on its match text).
+    @inline(__always)
+    public mutating func keeps(_ block: LineBlock, _ index: Int) -> Bool {
+        if isPassThrough { return true }
+        return block.withMatchText(index) { keeps($0) }
+    }
+
+    /// The `matches` of line `index` of `block`: ``spans(_:)`` of its match text, as `[start,
+    /// end)` UTF-16 offsets into its raw text (escape sequences included, as the UI maps them).
+    public mutating func matchOffsets(_ block: LineBlock, _ index: Int) -> [(Int, Int)] {
+        let record = block.records[index]
+        let found = block.withMatchText(index) { spans($0) }
+        guard !found.isEmpty else { return [] }
+        return block.withText(index) { raw in
+            UTF16Offsets.convert(record.hasMatchText ? EscapeSequences.rawSpans(found, in: raw) : found,
+                                 in: raw, ascii: record.isASCII)
+        }
     }
 
     /// Whether the line is kept.

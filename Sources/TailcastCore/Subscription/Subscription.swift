@@ -129,8 +129,7 @@ public struct Subscription {
     @inline(__always)
     mutating func keeps(_ block: LineBlock, _ i: Int) -> Bool {
         guard journalKeeps(block, i) else { return false }
-        if filter.isPassThrough { return true }
-        return block.withText(i) { filter.keeps($0) }
+        return filter.keeps(block, i)
     }
 
     /// The first kept line in `from..<to`, or `nil`.
@@ -340,16 +339,14 @@ public struct Subscription {
                     i += 1
                     continue
                 }
-                kept = filter.isPassThrough || block.withText(i) { filter.keeps($0) }
+                kept = filter.keeps(block, i)
             }
             let seq = block.firstSeq + UInt64(i)
             let record = block.records[i]
             if kept {
                 var spans: [(Int, Int)] = []
                 if reportsSpans {
-                    spans = block.withText(i) { text in
-                        UTF16Offsets.convert(filter.spans(text), in: text, ascii: record.isASCII)
-                    }
+                    spans = filter.matchOffsets(block, i)
                 }
                 let before = query.before > 0 ? beforeLines(seq, cursor: ci) : []
                 var size = Int(record.jsonLength) + (spans.isEmpty ? 0 : 14 + spans.count * 24)

@@ -2,7 +2,9 @@
 // style runs (never raw escapes), every other escape sequence is removed, and other
 // control characters become their visible Unicode pictures (␀ … ␟). It also returns
 // the map from offsets in the original text to offsets in the shown text, so the
-// server's `matches` still land on the right characters.
+// server's `matches` still land on the right characters. Which bytes make up an escape
+// sequence is the rule the server's filters use too (Sources/TailcastCore/Line/
+// EscapeSequences.swift): keep the two the same, so that what is shown is what is matched.
 
 const ESC = '\x1b';
 // Control characters other than TAB and ESC: shown as U+2400 + code (DEL as U+2421).
@@ -71,13 +73,14 @@ export function parseAnsi(raw, strip = false) {
         if (!sameStyle(key, runStyle)) { flush(); runStyle = key; }
         st = next;
       }
-      j = Math.min(j + 1, raw.length);
+      if (j < raw.length && raw.charCodeAt(j) >= 0x40 && raw.charCodeAt(j) <= 0x7e) j++;   // else malformed: ends here
     } else if (kind === ']' || kind === 'P' || kind === '_' || kind === '^') {   // OSC/DCS…: up to BEL or ST
       j++;
       while (j < raw.length && raw[j] !== '\x07' && !(raw[j] === ESC && raw[j + 1] === '\\')) j++;
       j = j < raw.length ? (raw[j] === '\x07' ? j + 1 : j + 2) : j;
-    } else if (kind !== undefined) {
-      j++;                                      // a two-character escape (ESC c, ESC =, …)
+    } else {                                    // ESC, intermediates, a final (ESC c, ESC =, ESC ( B)
+      while (j < raw.length && raw.charCodeAt(j) >= 0x20 && raw.charCodeAt(j) <= 0x2f) j++;
+      if (j < raw.length && raw.charCodeAt(j) >= 0x30 && raw.charCodeAt(j) <= 0x7e) j++;
     }
     for (let k = esc; k < j; k++) map[k] = len;
     i = j;

@@ -51,7 +51,9 @@ const conn = new Connection(
     lines: onLines,
     dropped: onDropped,
     event: (m) => {
-      if (m.event === 'reopened') waitingSources.delete(m.source);
+      // The server reports a file that appears after the start as `reopened` (detail "file
+      // appeared"): for a source the page knew to be waiting, that is the "appeared" marker.
+      if (m.event === 'reopened' && waitingSources.has(m.source)) { appeared(m.source); return; }
       marker('event', `${m.source}: ${EVENT_TEXT[m.event] || m.event}${m.detail ? ` (${m.detail})` : ''}`, m.event);
     },
     queryRejected: (err) => showError(err),
@@ -425,8 +427,8 @@ async function api(path) {
   return res.json();
 }
 
-// The server sends no event when a waiting source's file shows up for the first time: the
-// page notices it (a line from it, or /api/sources saying "following") and marks it.
+// A waiting source's file showed up: the server's `reopened` event, or, from a server that
+// sends none, a line from it or /api/sources saying "following".
 function appeared(name) {
   const path = waitingSources.get(name);
   waitingSources.delete(name);

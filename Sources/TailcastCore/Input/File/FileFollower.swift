@@ -10,6 +10,9 @@
 ///   older file (even one whose inode it reuses: a deleted file is never remembered);
 /// - a file that shrank (`size` below the offset, or below a size seen earlier) is reported
 ///   `truncated` and read again from 0;
+/// - a file that appears after the start (at a path that had none, or as a new file of a glob)
+///   is reported `reopened` (the contract has no other kind for it), its `detail` saying that
+///   it appeared;
 /// - a position saved by an earlier run is used only when the file it names is still there, under
 ///   the path or, rotated, in the same directory (``SavedPositionCheck``).
 ///
@@ -70,6 +73,8 @@ public struct FileFollower: Sendable {
     private var searching: (identity: FileIdentity, offset: Int64, publishedTo: Int64, atPath: PathStat)?
     private var goneSinceNanos: Int64?
     private var missingReported = false
+    /// A look found no file at the path, and none has been open since.
+    private var waitedForFile = false
     private var state: SourceState?
     private var failing = false
     private var nextToken = 1
@@ -190,12 +195,14 @@ public struct FileFollower: Sendable {
         if atIdentity == nil, current != nil, goneSinceNanos == nil { goneSinceNanos = now }
         let decision = FollowDecision.decide(
             open: current?.identity, atPath: atIdentity, goneForNanos: goneSinceNanos.map { now - $0 },
-            rotateWaitNanos: rotateWaitNanos, missingReported: missingReported, firstLook: false)
+            rotateWaitNanos: rotateWaitNanos, missingReported: missingReported, firstLook: false,
+            waitedForFile: waitedForFile)
         switch decision {
         case .keep, .waitForReturn:
             break
         case .open(_, let event):
-            out += openPath(.start, event: event.map { SourceEvent($0, "\(path): file is back, following it from its start") })
+            let what = missingReported ? "file is back" : "file appeared"
+            out += openPath(.start, event: event.map { SourceEvent($0, "\(path): \(what), following it from its start") })
         case .rotate:
             if var old = current {
                 old.lastDataNanos = now
@@ -215,6 +222,7 @@ public struct FileFollower: Sendable {
             out.append(.emit(SourceEvent(.missing, "\(path): file is gone")))
             out += report(.waiting("\(path) does not exist"))
         case .wait:
+            if current == nil, draining.isEmpty, atPath.regularFile == nil { waitedForFile = true }
             out += report(waitingState(atPath))
         }
         return out
@@ -224,10 +232,15 @@ public struct FileFollower: Sendable {
     private mutating func firstLook(now: Int64, atPath: PathStat) -> [FollowAction] {
         switch start {
         case .atEnd, .fromStart:
-            let from: PendingOpen.From = start == .atEnd ? .end : .start
+            let appeared = start == .fromStart
+            let from: PendingOpen.From = appeared ? .start : .end
             start = .fromStart
-            guard atPath.regularFile != nil else { return report(waitingState(atPath)) }
-            return openPath(from, event: nil)
+            guard atPath.regularFile != nil else {
+                waitedForFile = true
+                return report(waitingState(atPath))
+            }
+            // A file of a glob that appeared after the start: a new file, said so once.
+            return openPath(from, event: appeared ? SourceEvent(.reopened, "\(path): file appeared, following it from its start") : nil)
         case .resume(let identity, let offset, let publishedTo):
             start = .fromStart
             if SavedPositionCheck.needsSearch(for: identity, atPath: atPath) {
@@ -261,11 +274,15 @@ public struct FileFollower: Sendable {
             if atPath.regularFile != nil {
                 out += openPath(.start, event: nil)
             } else {
+                waitedForFile = true
                 out += report(waitingState(atPath))
             }
             return out
         case .lost(let reason):
-            guard atPath.regularFile != nil else { return report(waitingState(atPath)) }
+            guard atPath.regularFile != nil else {
+                waitedForFile = true
+                return report(waitingState(atPath))
+            }
             let kind: SourceEvent.Kind = SavedPositionCheck.needsSearch(for: identity, atPath: atPath) ? .rotated : .truncated
             return [.emit(SourceEvent(kind, "\(path): \(reason); reading it from its start"))] + openPath(.start, event: nil)
         }
@@ -305,6 +322,7 @@ public struct FileFollower: Sendable {
         }
         current = file
         missingReported = false
+        waitedForFile = false
         goneSinceNanos = nil
         let from = p.from == .end ? "end" : "offset \(file.offset)"
         out.append(.note(FollowNote(.info, "following \(path) from its \(from == "offset 0" ? "start" : from)")))

@@ -24,15 +24,17 @@ public enum FollowDecision: Equatable, Sendable {
     ///   - rotateWaitNanos: the configured `rotate_wait`.
     ///   - missingReported: `missing` was already reported and no file came back since.
     ///   - firstLook: this is the process's first look at the path.
+    ///   - waitedForFile: no file was at the path at an earlier look and none has been open
+    ///     since (the file appears after the start): reported as `reopened` too.
     public static func decide(
         open: FileIdentity?, atPath: FileIdentity?, goneForNanos: Int64?,
-        rotateWaitNanos: Int64, missingReported: Bool, firstLook: Bool
+        rotateWaitNanos: Int64, missingReported: Bool, firstLook: Bool, waitedForFile: Bool = false
     ) -> FollowDecision {
         switch (open, atPath) {
         case (nil, let new?):
             _ = new
             if firstLook { return .open(atEnd: true, event: nil) }
-            return .open(atEnd: false, event: missingReported ? .reopened : nil)
+            return .open(atEnd: false, event: missingReported || waitedForFile ? .reopened : nil)
         case (let old?, let new?):
             return old == new ? .keep : .rotate
         case (.some, nil):

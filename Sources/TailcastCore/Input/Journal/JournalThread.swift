@@ -171,6 +171,7 @@ struct JournalLoop {
     private static let pidKey = Array("_PID".utf8)
     private static let hostKey = Array("_HOSTNAME".utf8)
     private static let messageKey = Array("MESSAGE".utf8)
+    private static let sourceTimeKey = Array("_SOURCE_REALTIME_TIMESTAMP".utf8)
     private static let unitName = Array(#""unit":"#.utf8)
     private static let priorityName = Array(#""priority":"#.utf8)
     private static let identifierName = Array(#""identifier":"#.utf8)
@@ -187,6 +188,7 @@ struct JournalLoop {
         var pid: [UInt8]?
         var host: [UInt8]?
         var priority: UInt8?
+        var sourceTime: Timestamp?
         var kept: [UInt8] = []
         handle.forEachField { key, value in
             if key.elementsEqual(Self.messageKey) {
@@ -199,6 +201,8 @@ struct JournalLoop {
             else if key.elementsEqual(Self.hostKey) { host = Array(value) }
             else if key.elementsEqual(Self.priorityKey), value.count == 1, value[0] >= 0x30, value[0] <= 0x37 {
                 priority = value[0] - 0x30
+            } else if key.elementsEqual(Self.sourceTimeKey) {
+                sourceTime = Self.microseconds(value)
             }
             if kept.count + key.count + value.count < Self.keptFieldBytes {
                 JournalFields.append(key: key, value: value, to: &kept)
@@ -238,7 +242,20 @@ struct JournalLoop {
         fields.append(UInt8(ascii: "}"))
         let ts = Timestamp(microseconds: Int64(handle.realtime()))
         message.withUnsafeBytes { m in
-            builder.appendJournal(message: m, ts: ts, priority: priority, fieldsJSON: fields, fields: kept)
+            builder.appendJournal(message: m, ts: ts, priority: priority, fieldsJSON: fields, fields: kept,
+                                  sourceTime: sourceTime)
         }
+    }
+
+    /// A journal timestamp field (decimal microseconds since the epoch, before year 10000).
+    static func microseconds(_ value: UnsafeRawBufferPointer) -> Timestamp? {
+        guard !value.isEmpty, value.count <= 18 else { return nil }
+        var v: Int64 = 0
+        for b in value {
+            guard b >= 0x30, b <= 0x39 else { return nil }
+            v = v * 10 + Int64(b - 0x30)
+        }
+        guard v > 0, v < LineTimeParser.maxMicros else { return nil }
+        return Timestamp(microseconds: v)
     }
 }
