@@ -125,17 +125,28 @@ public struct LinesFrame {
         let to = Int(r.jsonStart + r.jsonLength) - (addFields ? 3 : 2)
         _ = block.json.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[from..<to])) }
         if addFields {
+            // One pass over the line's fields picks the wanted ones.
             var extra: [UInt8] = []
-            for key in extraFields {
-                guard let value = JournalFields.value(key, in: block, index) else { continue }
+            var repaired: [UInt8] = []
+            var found = 0
+            var emitted: UInt64 = 0  // a field that appears twice is sent once, its first value
+            JournalFields.forEach(block, index) { key, value in
+                guard let k = extraFields.firstIndex(where: { $0.utf8.elementsEqual(key) }) else { return true }
+                let bit: UInt64 = k < 64 ? 1 << UInt64(k) : 0
+                if emitted & bit != 0 { return true }
+                emitted |= bit
                 extra.append(UInt8(ascii: ","))
-                JSONString.appendQuoted(key, to: &extra)
+                extra.append(UInt8(ascii: "\""))
+                JSONString.appendEscaped(key, to: &extra)
+                extra.append(UInt8(ascii: "\""))
                 extra.append(UInt8(ascii: ":"))
-                var repaired: [UInt8] = []
-                value.withUnsafeBytes { UTF8Repair.repair($0, into: &repaired) }
+                repaired.removeAll(keepingCapacity: true)
+                UTF8Repair.repair(value, into: &repaired)
                 extra.append(UInt8(ascii: "\""))
                 repaired.withUnsafeBytes { JSONString.appendEscaped($0, to: &extra) }
                 extra.append(UInt8(ascii: "\""))
+                found += 1
+                return found < extraFields.count
             }
             extra.append(UInt8(ascii: "}"))
             buffer.writeBytes(extra)
@@ -146,15 +157,31 @@ public struct LinesFrame {
             for (k, span) in spans.enumerated() {
                 if k > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
                 buffer.writeInteger(UInt8(ascii: "["))
-                buffer.writeString(String(span.0))
+                Self.writeDecimal(span.0, to: &buffer)
                 buffer.writeInteger(UInt8(ascii: ","))
-                buffer.writeString(String(span.1))
+                Self.writeDecimal(span.1, to: &buffer)
                 buffer.writeInteger(UInt8(ascii: "]"))
             }
             buffer.writeInteger(UInt8(ascii: "]"))
         }
         buffer.writeBytes(Self.lineEnd)
         count += 1
+    }
+
+    /// Writes the decimal digits of `value` (≥ 0) without making a `String`.
+    @inline(__always)
+    static func writeDecimal(_ value: Int, to buffer: inout ByteBuffer) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for any Int
+        var v = UInt64(max(0, value))
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[23 - n] = UInt8(0x30 + v % 10)
+                v /= 10
+                n += 1
+            } while v > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: d[(24 - n)...]))
+        }
     }
 
     /// Closes the envelope and hands out the payload.

@@ -14,6 +14,11 @@ public struct LineFilter {
     private let invert: Bool
     /// Match attempts that hit the PCRE2 limits since the owner last reset it.
     public var limitHits = 0
+    /// The first match of each `q` pattern found by the last ``keeps(_:)`` that kept its text,
+    /// and that text's address and length: ``spans(_:)`` of the same text starts from them, so
+    /// a kept line is searched once, not once to keep it and again for its `matches`.
+    private var firstMatches: [(Int, Int)] = []
+    private var firstMatchesOf: (base: UnsafeRawPointer?, count: Int) = (nil, -1)
 
     /// `true` when the filter keeps every line and reports no spans.
     public let isPassThrough: Bool
@@ -109,15 +114,18 @@ public struct LineFilter {
     public mutating func keeps(_ text: UnsafeRawBufferPointer) -> Bool {
         if isPassThrough { return true }
         var all = true
+        firstMatchesOf = (nil, -1)
+        firstMatches.removeAll(keepingCapacity: true)
         for p in include {
             switch p.search(text) {
-            case .match: continue
+            case .match(let s, let e): firstMatches.append((s, e)); continue
             case .none: all = false
             case .limit: all = false; limitHits += 1
             }
             break
         }
         if all == invert { return false }
+        if all { firstMatchesOf = (text.baseAddress, text.count) }
         for p in exclude {
             switch p.search(text) {
             case .match: return false
@@ -132,8 +140,17 @@ public struct LineFilter {
     /// offsets, sorted, with overlapping or touching spans merged.
     public mutating func spans(_ text: UnsafeRawBufferPointer) -> [(Int, Int)] {
         var all: [(Int, Int)] = []
-        for p in include {
+        let known = firstMatchesOf.base == text.baseAddress && firstMatchesOf.count == text.count
+            && firstMatches.count == include.count
+        firstMatchesOf = (nil, -1)
+        for (k, p) in include.enumerated() {
             var from = 0
+            // The leftmost match, when non-empty, is also the leftmost non-empty one.
+            if known, firstMatches[k].1 > firstMatches[k].0 {
+                let (s, e) = firstMatches[k]
+                all.append((s, e))
+                from = e
+            }
             while from < text.count {
                 switch p.search(text, from: from, nonEmpty: true) {
                 case .match(let s, let e):

@@ -124,8 +124,16 @@ public struct QueryParser: Sendable {
         }
         q.after = a ?? c ?? 0
         q.before = b ?? c ?? 0
+        var seen = Set<String>()
+        q.fields = q.fields.filter { seen.insert($0).inserted }
+        if q.fields.count > Self.maxFields {
+            throw QueryError(param: "fields", message: "at most \(Self.maxFields) fields may be asked for; this query names \(q.fields.count)")
+        }
         return q
     }
+
+    /// The most distinct journal fields a query may add to each line (`fields=`).
+    public static let maxFields = 64
 
     private func flag(_ name: String, _ value: Value) throws(QueryError) -> Bool {
         switch value {
