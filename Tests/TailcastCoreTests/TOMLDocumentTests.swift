@@ -423,6 +423,10 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
         #expect(errorLine("[fruit]\napple.color = \"red\"\n[fruit.apple]\n", "already defined by dotted keys on line 2") == 3)
         #expect(errorLine("[fruit]\napple.taste.sweet = true\n[fruit.apple.taste]\n", "dotted keys") == 3)
         #expect(errorLine("[a.b]\nz = 1\n[a]\nb.y = 2\n", "cannot add to it") == 4)
+        // A table made only as a header's prefix is defined by the first dotted key into it.
+        #expect(doc("[a.b.c]\nz = 1\n[a]\nb.y = 2\n").value("a", "b", "y") == .integer(2))
+        #expect(errorLine("[a.b.c]\n[a]\nb.y = 2\n[a.b]\n", "dotted keys on line 3") == 4)
+        #expect(errorLine("[a.b.c]\n[a]\nb.c.d = 2\n", "cannot add to it") == 3)
         #expect(errorLine("server.listen = \"x\"\n[server]\n", "dotted keys") == 2)
     }
 

@@ -158,7 +158,12 @@ struct TOMLParser {
                 let n = TOMLTableBuilder(line: keyLine, origin: .dotted)
                 t[parts[i]] = .table(n)
                 t = n
-            case .table(let n) where n.origin == .dotted:
+            case .table(let n) where n.origin == .dotted || n.origin == .implicit:
+                // A prefix of a header (`b` of `[a.b.c]`) is not defined yet: dotted keys define it.
+                if n.origin == .implicit {
+                    n.origin = .dotted
+                    n.line = keyLine
+                }
                 t = n
             case .table(let n):
                 throw Failure(line: keyLine, key: name, message: "table \(path) is defined on line \(n.line); the dotted key \(name) cannot add to it")

@@ -1,7 +1,8 @@
 /// One table while a document is being parsed: the keys it holds so far and how it was made,
 /// which decides what may still add to it (TOML 1.0, "Table"):
 /// - a `[header]` table may be given sub-tables by later headers but never be defined again;
-/// - a table made only as the prefix of a header (`a` of `[a.b]`) may be defined once later;
+/// - a table made only as the prefix of a header (`a` of `[a.b]`) may be defined once later,
+///   by a header or by dotted keys;
 /// - a table made by dotted keys (`a.b = 1`) takes more dotted keys but no `[a]` header;
 /// - an inline table is a finished value and takes nothing more.
 ///
