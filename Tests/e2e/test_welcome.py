@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import re
+import secrets
 import select
 import shlex
 import signal
@@ -17,11 +18,11 @@ from pathlib import Path
 from conftest import BIN, START_DEADLINE, STOP_DEADLINE, http_get, require_binary, wait_for
 
 
-def _config(workdir: Path) -> Path:
+def _config(workdir: Path, extra: str = "") -> Path:
     log = workdir / "app.log"
     log.write_text("hello from the welcome test\n")
     cfg = workdir / "welcome.toml"
-    cfg.write_text(f'[server]\nlisten = "127.0.0.1:0"\n\n[[source]]\nname = "app"\nkind = "file"\npath = "{log}"\n')
+    cfg.write_text(f'[server]\nlisten = "127.0.0.1:0"\n\n[[source]]\nname = "app"\nkind = "file"\npath = "{log}"\n{extra}')
     return cfg
 
 
@@ -66,6 +67,7 @@ def test_a_terminal_is_told_the_url_a_curl_and_the_config(workdir):
         assert res.returncode == 0, res.stderr
         assert '"name":"app"' in res.stdout
         assert lines[2] == f"config: {cfg} (1 source: app)"
+        assert res.stderr == ""
         # Printed once: nothing more arrives while the server runs.
         assert http_get(port, "/healthz")[0] == 200
         ready, _, _ = select.select([master], [], [], 0.3)
@@ -92,3 +94,32 @@ def test_not_a_terminal_gets_nothing_on_stdout(workdir, free_port):
     assert proc.returncode == 0
     assert out == b""
     assert f"127.0.0.1:{free_port}".encode() in err and b"listening" in err
+
+
+def test_with_auth_the_curl_carries_a_token_placeholder(workdir):
+    """With [auth], the curl line has an Authorization header; with a real token from the
+    tokens file in place of TOKEN it works as printed."""
+    require_binary()
+    token = secrets.token_hex(32)
+    tokens = workdir / "tokens"
+    tokens.write_text(f"{token}\n")
+    cfg = _config(workdir, f'\n[auth]\ntokens_file = "{tokens}"\n')
+    master, slave = pty.openpty()
+    err = open(workdir / "stderr", "wb")
+    proc = subprocess.Popen([BIN, "--config", str(cfg)], stdin=subprocess.DEVNULL, stdout=slave, stderr=err, cwd=workdir)
+    os.close(slave)
+    try:
+        text = _read_until(master, lambda t: "config:" in t and t.endswith("\n"), time.monotonic() + START_DEADLINE)
+        lines = text.splitlines()
+        assert len(lines) == 4, text
+        assert "-H 'Authorization: Bearer TOKEN'" in lines[1]
+        assert lines[2] == f"  (TOKEN: a token from {tokens})"
+        curl = shlex.split(lines[1].strip().replace("TOKEN", token))
+        res = subprocess.run(curl, capture_output=True, text=True, timeout=10)
+        assert res.returncode == 0, res.stderr
+        assert '"name":"app"' in res.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=STOP_DEADLINE) == 0
+        os.close(master)
+        err.close()
