@@ -4,8 +4,7 @@
 // - Every ConfigError carries a line from 0 (not on one line) to the input's line count
 //   (lines are separated by "\n"); ConfigErrors is never empty; errors come sorted by line.
 // - TOMLDocument keeps every key's line: each entry, table and array item of the tree is on a
-//   line from 1 to the line count; a `[[source]]`-style array of tables, or a table from a
-//   header, is on a line whose text holds a `[` or `{` (where it was opened or first named).
+//   line from 1 to the line count.
 // - Line endings do not matter: the same text with "\r\n" line endings parses to the same
 //   tree with the same lines (the parser reads CRLF as LF, in multi-line strings too).
 // - An accepted Config holds only values inside the documented ranges.
