@@ -4,7 +4,7 @@
 // - Every ConfigError carries a line from 0 (not on one line) to the input's line count
 //   (lines are separated by "\n"); ConfigErrors is never empty; errors come sorted by line.
 // - TOMLDocument keeps every key's line: each entry, table and array item of the tree is on a
-//   line from 1 to the line count.
+//   line from 1 to the line count, and an entry with a bare key is on a line that holds it.
 // - Line endings do not matter: the same text with "\r\n" line endings parses to the same
 //   tree with the same lines (the parser reads CRLF as LF, in multi-line strings too).
 // - An accepted Config holds only values inside the documented ranges.
@@ -14,23 +14,34 @@ private func byteLines(_ text: String) -> [ArraySlice<UInt8>] {
     Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false)
 }
 
-/// Every entry, table and array item of `table` is on a line of the text.
-private func checkLines(_ table: TOMLTable, lineCount: Int, path: String) {
+/// Every entry, table and array item of `table` is on a line of the text; a bare key's line
+/// holds the key.
+private func checkLines(_ table: TOMLTable, lines: [ArraySlice<UInt8>], path: String) {
     for e in table.entries {
-        check((1...lineCount).contains(e.line), "key \(path)\(e.key) on line \(e.line) of \(lineCount)")
-        checkLines(e.value, lineCount: lineCount, path: path + e.key + ".")
+        check((1...lines.count).contains(e.line), "key \(path)\(e.key) on line \(e.line) of \(lines.count)")
+        if !e.key.isEmpty, e.key.utf8.allSatisfy(isBareKeyByte) {
+            let key = Array(e.key.utf8)
+            let text = Array(lines[e.line - 1])
+            check(text.count >= key.count && (0...(text.count - key.count)).contains { text[$0..<$0 + key.count].elementsEqual(key) },
+                  "key \(path)\(e.key) said to be on line \(e.line), which is \(show(String(decoding: text, as: UTF8.self)))")
+        }
+        checkLines(e.value, lines: lines, path: path + e.key + ".")
     }
 }
 
-private func checkLines(_ value: TOMLValue, lineCount: Int, path: String) {
+private func isBareKeyByte(_ c: UInt8) -> Bool {
+    (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || c == 0x5F || c == 0x2D
+}
+
+private func checkLines(_ value: TOMLValue, lines: [ArraySlice<UInt8>], path: String) {
     switch value {
     case .table(let t):
-        check((1...lineCount).contains(t.line), "table \(path) on line \(t.line) of \(lineCount)")
-        checkLines(t, lineCount: lineCount, path: path)
+        check((1...lines.count).contains(t.line), "table \(path) on line \(t.line) of \(lines.count)")
+        checkLines(t, lines: lines, path: path)
     case .array(let a):
         for (item, line) in zip(a.items, a.lines) {
-            check((1...lineCount).contains(line), "item of \(path) on line \(line) of \(lineCount)")
-            checkLines(item, lineCount: lineCount, path: path + "[].")
+            check((1...lines.count).contains(line), "item of \(path) on line \(line) of \(lines.count)")
+            checkLines(item, lines: lines, path: path + "[].")
         }
     default:
         break
@@ -61,7 +72,7 @@ public func configFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         check((0...lineCount).contains(e.line), "syntax error on line \(e.line) of \(lineCount): \(e.message)")
     }
     check(doc.root.line == 0, "root table not on line 0")
-    checkLines(doc.root, lineCount: lineCount, path: "")
+    checkLines(doc.root, lines: lines, path: "")
 
     // The same file with CRLF line endings (only for text that has no "\r" of its own).
     if !text.utf8.contains(0x0D) {
