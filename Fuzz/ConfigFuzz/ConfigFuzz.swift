@@ -3,10 +3,10 @@
 // Invariants beyond "no crash":
 // - Every ConfigError carries a line from 0 (not on one line) to the input's line count
 //   (lines are separated by "\n"); ConfigErrors is never empty; errors come sorted by line.
-// - TOMLDocument keeps every key's line: each table's line (counted in "\n"-separated lines of
-//   the bytes) starts with `[`, each entry's line with the first part of its key.
+// - TOMLDocument keeps every key's line: each entry, table and array item of the tree is on a
+//   line from 1 to the line count, and an entry with a bare key is on a line that holds it.
 // - Line endings do not matter: the same text with "\r\n" line endings parses to the same
-//   tables and entries (the parser treats a trailing "\r" as the end of a line).
+//   tree with the same lines (the parser reads CRLF as LF, in multi-line strings too).
 // - An accepted Config holds only values inside the documented ranges.
 import TailcastCore
 
@@ -14,9 +14,51 @@ private func byteLines(_ text: String) -> [ArraySlice<UInt8>] {
     Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false)
 }
 
-private func startsAfterSpace(_ line: ArraySlice<UInt8>, with prefix: [UInt8]) -> Bool {
-    let rest = line.drop { $0 == 0x20 || $0 == 0x09 }
-    return rest.starts(with: prefix)
+/// Every entry, table and array item of `table` is on a line of the text; a bare key's line
+/// holds the key.
+private func checkLines(_ table: TOMLTable, lines: [ArraySlice<UInt8>], path: String) {
+    for e in table.entries {
+        check((1...lines.count).contains(e.line), "key \(path)\(e.key) on line \(e.line) of \(lines.count)")
+        if !e.key.isEmpty, e.key.utf8.allSatisfy(isBareKeyByte) {
+            let key = Array(e.key.utf8)
+            let text = Array(lines[e.line - 1])
+            check(text.count >= key.count && (0...(text.count - key.count)).contains { text[$0..<$0 + key.count].elementsEqual(key) },
+                  "key \(path)\(e.key) said to be on line \(e.line), which is \(show(String(decoding: text, as: UTF8.self)))")
+        }
+        checkLines(e.value, lines: lines, path: path + e.key + ".")
+    }
+}
+
+private func isBareKeyByte(_ c: UInt8) -> Bool {
+    (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || c == 0x5F || c == 0x2D
+}
+
+private func checkLines(_ value: TOMLValue, lines: [ArraySlice<UInt8>], path: String) {
+    switch value {
+    case .table(let t):
+        check((1...lines.count).contains(t.line), "table \(path) on line \(t.line) of \(lines.count)")
+        checkLines(t, lines: lines, path: path)
+    case .array(let a):
+        for (item, line) in zip(a.items, a.lines) {
+            check((1...lines.count).contains(line), "item of \(path) on line \(line) of \(lines.count)")
+            checkLines(item, lines: lines, path: path + "[].")
+        }
+    default:
+        break
+    }
+}
+
+/// The tree with every line, as text; values as Swift prints them (a nan prints alike).
+private func summary(_ table: TOMLTable) -> String {
+    "{@\(table.line) " + table.entries.map { "\($0.key)@\($0.line)=" + summary($0.value) }.joined(separator: ", ") + "}"
+}
+
+private func summary(_ value: TOMLValue) -> String {
+    switch value {
+    case .table(let t): summary(t)
+    case .array(let a): "[" + zip(a.items, a.lines).map { "@\($1) " + summary($0) }.joined(separator: ", ") + "]"
+    default: "\(value)"
+    }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -29,28 +71,15 @@ public func configFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     for e in syntaxErrors {
         check((0...lineCount).contains(e.line), "syntax error on line \(e.line) of \(lineCount): \(e.message)")
     }
-    check(doc.tables.first?.name == "" && doc.tables.first?.line == 0, "no top-level table first")
-    for t in doc.tables.dropFirst() {
-        check((1...lineCount).contains(t.line), "table [\(t.name)] on line \(t.line) of \(lineCount)")
-        check(startsAfterSpace(lines[t.line - 1], with: [UInt8(ascii: "[")]),
-              "table [\(t.name)] said to be on line \(t.line), which is \(show(String(decoding: lines[t.line - 1], as: UTF8.self)))")
-    }
-    for t in doc.tables {
-        for e in t.entries {
-            check((1...lineCount).contains(e.line), "key \(e.key) on line \(e.line) of \(lineCount)")
-            let first = Array(e.key.split(separator: ".").first.map(String.init)?.utf8 ?? "".utf8)
-            check(startsAfterSpace(lines[e.line - 1], with: first),
-                  "key \(e.key) said to be on line \(e.line), which is \(show(String(decoding: lines[e.line - 1], as: UTF8.self)))")
-        }
-    }
+    check(doc.root.line == 0, "root table not on line 0")
+    checkLines(doc.root, lines: lines, path: "")
 
     // The same file with CRLF line endings (only for text that has no "\r" of its own).
     if !text.utf8.contains(0x0D) {
         let crlf = String(decoding: Array(text.utf8).flatMap { $0 == 0x0A ? [0x0D, 0x0A] : [$0] }, as: UTF8.self)
         let (doc2, errors2) = TOMLDocument.parse(crlf)
-        let summary = { (d: TOMLDocument) in d.tables.map { t in "[\(t.name)]@\(t.line):" + t.entries.map { "\($0.key)@\($0.line)" }.joined(separator: ",") } }
-        check(summary(doc) == summary(doc2),
-              "CRLF line endings change the document: \(summary(doc)) vs \(summary(doc2)) for \(show(text))")
+        check(summary(doc.root) == summary(doc2.root),
+              "CRLF line endings change the document: \(summary(doc.root)) vs \(summary(doc2.root)) for \(show(text))")
         check(syntaxErrors.map(\.line) == errors2.map(\.line),
               "CRLF line endings change the syntax errors: \(syntaxErrors.map(\.line)) vs \(errors2.map(\.line))")
     }

@@ -128,6 +128,7 @@ struct Serve: AsyncParsableCommand {
             group = ServiceGroupRunner(try server.serviceGroup(reload: reload) { channel in
                 logger.notice("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
                                                       "sources": "\(names)"])
+                Welcome.show(port: channel.localAddress?.port, config: server.runtime.config, configPath: configPath)
             })
         } catch {
             printError("tailcast: cannot start the sources: \(error.description)")

@@ -14,20 +14,18 @@ public enum ConfigParser {
         var errors = syntaxErrors
         var config = Config()
         // [defaults] first, since sources inherit it wherever it stands in the file.
-        for table in doc.tables where table.name == "defaults" && !table.isArrayElement {
+        if let e = doc.root["defaults"], let table = table(e, errors: &errors) {
             for e in table.entries { apply(e, to: &config.defaults, table: "defaults", errors: &errors) }
         }
-        for table in doc.tables {
-            switch (table.name, table.isArrayElement) {
-            case ("", false):
-                for e in table.entries {
-                    errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) at top level; keys go in [server], [defaults] or [[source]]"))
-                }
-            case ("server", false):
+        for entry in doc.root.entries {
+            switch entry.key {
+            case "server":
+                guard let table = table(entry, errors: &errors) else { continue }
                 for e in table.entries { applyServer(e, to: &config.server, errors: &errors) }
-            case ("defaults", false):
+            case "defaults":
                 break
-            case ("tls", false):
+            case "tls":
+                guard let table = table(entry, errors: &errors) else { continue }
                 var cert: String?
                 var key: String?
                 for e in table.entries {
@@ -48,7 +46,8 @@ public enum ConfigParser {
                 } else {
                     errors.append(ConfigError(line: table.line, key: cert == nil ? "cert" : "key", message: "[tls] needs both cert and key (PEM files)"))
                 }
-            case ("auth", false):
+            case "auth":
+                guard let table = table(entry, errors: &errors) else { continue }
                 var file: String?
                 var protect = true
                 for e in table.entries {
@@ -74,18 +73,32 @@ public enum ConfigParser {
                 } else if !table.entries.isEmpty || errors.isEmpty {
                     errors.append(ConfigError(line: table.line, key: "tokens_file", message: "[auth] needs tokens_file = \"/etc/tailcast/tokens\""))
                 }
-            case ("source", true):
-                if let s = source(table, defaults: config.defaults, errors: &errors) {
-                    if let other = config.sources.first(where: { $0.name == s.name }) {
-                        errors.append(ConfigError(line: table.line, key: "name", message: "duplicate source name \(s.name) (first defined on line \(other.line))"))
-                    } else {
-                        config.sources.append(s)
+            case "source":
+                switch entry.value {
+                case .array(let items):
+                    for (item, line) in zip(items.items, items.lines) {
+                        guard case .table(let t) = item else {
+                            errors.append(ConfigError(line: line, key: "source", message: "source holds tables: [[source]] headers, or source = [{ name = \"…\", kind = \"…\", … }]; got \(item.typeName)"))
+                            continue
+                        }
+                        guard let s = source(t, defaults: config.defaults, errors: &errors) else { continue }
+                        if let other = config.sources.first(where: { $0.name == s.name }) {
+                            errors.append(ConfigError(line: t.line, key: "name", message: "duplicate source name \(s.name) (first defined on line \(other.line))"))
+                        } else {
+                            config.sources.append(s)
+                        }
                     }
+                case .table(let t):
+                    errors.append(ConfigError(line: t.line, key: "source", message: "sources are [[source]] tables (double brackets)"))
+                default:
+                    errors.append(ConfigError(line: entry.line, key: "source", message: "source holds tables: [[source]] headers, or source = [{ name = \"…\", kind = \"…\", … }]; got \(entry.value.typeName)"))
                 }
-            case ("source", false):
-                errors.append(ConfigError(line: table.line, message: "sources are [[source]] tables (double brackets)"))
             default:
-                errors.append(ConfigError(line: table.line, key: table.name, message: "unknown table [\(table.name)]; tables are [server], [defaults], [auth], [tls] and [[source]]"))
+                if case .table(let t) = entry.value {
+                    errors.append(ConfigError(line: t.line, key: entry.key, message: "unknown table [\(entry.key)]; tables are [server], [defaults], [auth], [tls] and [[source]]"))
+                } else {
+                    errors.append(ConfigError(line: entry.line, key: entry.key, message: "unknown key \(entry.key) at top level; keys go in [server], [defaults] or [[source]]"))
+                }
             }
         }
         if !errors.isEmpty {
@@ -96,6 +109,15 @@ public enum ConfigParser {
             config.server.stateDir = (base.hasSuffix("/") ? base : base + "/") + dir
         }
         return config
+    }
+
+    /// The table `e` holds (`[name]`, `name = { … }` or `name.key = …`), or an error.
+    private static func table(_ e: TOMLEntry, errors: inout [ConfigError]) -> TOMLTable? {
+        guard case .table(let t) = e.value else {
+            errors.append(ConfigError(line: e.line, key: e.key, message: "\(e.key) must be a table ([\(e.key)]), not \(e.value.typeName)"))
+            return nil
+        }
+        return t
     }
 
     private static func int(_ e: TOMLEntry, _ range: ClosedRange<Int>, errors: inout [ConfigError]) -> Int? {
@@ -184,9 +206,9 @@ public enum ConfigParser {
             switch e.value {
             case .array(let items):
                 var out: [String] = []
-                for item in items {
+                for (item, line) in zip(items.items, items.lines) {
                     guard case .string(let o) = item, o == "*" || o.hasPrefix("http://") || o.hasPrefix("https://") else {
-                        errors.append(ConfigError(line: e.line, key: e.key, message: "allowed_origins holds origins like \"https://logs.example.com\" or \"*\""))
+                        errors.append(ConfigError(line: line, key: e.key, message: "allowed_origins holds origins like \"https://logs.example.com\" or \"*\""))
                         return
                     }
                     out.append(o.hasSuffix("/") ? String(o.dropLast()) : o)
@@ -212,9 +234,9 @@ public enum ConfigParser {
         case .string(let s): return [s]
         case .array(let items):
             var out: [String] = []
-            for item in items {
+            for (item, line) in zip(items.items, items.lines) {
                 guard case .string(let s) = item else {
-                    errors.append(ConfigError(line: e.line, key: e.key, message: "\(e.key) must be an array of strings"))
+                    errors.append(ConfigError(line: line, key: e.key, message: "\(e.key) must be an array of strings; got \(item.typeName)"))
                     return nil
                 }
                 out.append(s)
@@ -275,11 +297,10 @@ public enum ConfigParser {
             case "priority":
                 journalKeyLine = journalKeyLine ?? (e.key, e.line)
                 switch e.value {
-                case .integer(let n) where (0...7).contains(n): journal.priority = n
-                case .string(let s) where QueryParser.priorityNames.contains(s.lowercased()):
-                    journal.priority = QueryParser.priorityNames.firstIndex(of: s.lowercased())
+                case .integer(let n) where Priority(rawValue: n) != nil: journal.priority = n
+                case .string(let s) where Priority(s) != nil: journal.priority = Priority(s)?.rawValue
                 default:
-                    errors.append(ConfigError(line: e.line, key: "priority", message: "priority takes 0 to 7 or emerg, alert, crit, err, warning, notice, info, debug"))
+                    errors.append(ConfigError(line: e.line, key: "priority", message: "priority takes \(Priority.accepted)"))
                 }
             default:
                 if limitKeys.contains(e.key) {

@@ -215,18 +215,12 @@ public struct QueryParser: Sendable {
         }
     }
 
-    public static let priorityNames = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
-
     private func priority(_ value: Value) throws(QueryError) -> Int {
         switch value {
         case .number(let d) where d == d.rounded() && (0...7).contains(d): return Int(d)
-        case .text(let s):
-            if let n = Int(s), (0...7).contains(n), s.count == 1 { return n }
-            if let i = Self.priorityNames.firstIndex(of: s.lowercased()) { return i }
-            if s.lowercased() == "error" { return 3 }
-            if s.lowercased() == "warn" { return 4 }
+        case .text(let s): if let p = Priority(s) { return p.rawValue }
         default: break
         }
-        throw QueryError(param: "priority", message: "priority takes 0 to 7 or emerg, alert, crit, err, warning, notice, info, debug")
+        throw QueryError(param: "priority", message: "priority takes \(Priority.accepted)")
     }
 }

@@ -2,13 +2,14 @@ import Logging
 import ServiceLifecycle
 
 /// On shutdown, before the HTTP server quiesces: closes every WebSocket with 1001 and waits,
-/// up to a bound, until all have gone.
+/// up to `bound` (5 s, as docs/configuration.md says, and as long as the WebSocket library's
+/// own close handshake timeout), until all have gone; then closes those left.
 public struct GoingAway: Service {
     let hub: ConnectionHub
     let logger: Logger
     let bound: Duration
 
-    public init(hub: ConnectionHub, logger: Logger, bound: Duration = .seconds(3)) {
+    public init(hub: ConnectionHub, logger: Logger, bound: Duration = .seconds(5)) {
         self.hub = hub
         self.logger = logger
         self.bound = bound
