@@ -15,6 +15,8 @@ public struct LineBlockBuilder {
     private var firstSeq: UInt64
     private var tsFragment: [UInt8] = []  // ,"ts":"…","text":"
     private var scratch: [UInt8] = []
+    /// The ts the following lines get in their record: the stamp, never below an earlier line's.
+    private var recordTS: Int64 = .min
 
     /// - Parameters:
     ///   - source: the source name written in every line.
@@ -41,6 +43,7 @@ public struct LineBlockBuilder {
     /// once per entry). The date and time text is made once per second; within a second only
     /// the six fractional digits are rewritten.
     public mutating func stamp(_ ts: Timestamp) {
+        recordTS = max(recordTS, ts.microseconds)
         var second = ts.microseconds / 1_000_000
         var micros = ts.microseconds % 1_000_000
         if micros < 0 { micros += 1_000_000; second -= 1 }
@@ -106,6 +109,7 @@ public struct LineBlockBuilder {
             textStart: textStart, textLength: UInt32(length),
             jsonStart: jsonStart, jsonLength: UInt32(json.count) - jsonStart,
             isASCII: ascii))
+        records[records.count - 1].ts = recordTS
         nextSeq += 1
     }
 

@@ -25,6 +25,8 @@ public final class LineRing: Sendable {
         var readers: [ObjectIdentifier: Doorbell] = [:]
         var events: [EventRecord] = []
         var nextEventID: UInt64 = 0
+        /// ``LineRecord/ts`` of the last evicted line, `Int64.min` while none was evicted.
+        var lastEvictedTS: Int64 = .min
     }
 
     /// Bound on lines held.
@@ -129,6 +131,36 @@ public final class LineRing: Sendable {
         }
     }
 
+    /// Where a `from=TIME` replay starts: the first held line whose ``LineRecord/ts`` is at or
+    /// after `ts` (``bounds``.next when none is), and whether lines at or after `ts` are known
+    /// to have left the ring (then the start is the oldest held line).
+    ///
+    /// O(log n) under the lock: a binary search over the blocks, then over the records of one.
+    /// Exact because a record's `ts` never decreases within a source.
+    public func firstSeq(atOrAfter ts: Int64) -> (seq: UInt64, evicted: Bool) {
+        state.withLock { s in
+            let lost = s.lastEvictedTS >= ts
+            guard s.head < s.blocks.count, s.firstSeq < s.nextSeq else { return (s.nextSeq, lost) }
+            // The first block whose last line is at or after `ts`.
+            var lo = s.head
+            var hi = s.blocks.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if s.blocks[mid].records[s.blocks[mid].count - 1].ts >= ts { hi = mid } else { lo = mid + 1 }
+            }
+            guard lo < s.blocks.count else { return (s.nextSeq, false) }
+            let b = s.blocks[lo]
+            var i = lo == s.head ? Int(s.firstSeq - b.firstSeq) : 0
+            var j = b.count - 1
+            while i < j {
+                let mid = (i + j) / 2
+                if b.records[mid].ts >= ts { j = mid } else { i = mid + 1 }
+            }
+            let seq = b.firstSeq + UInt64(i)
+            return (seq, seq == s.firstSeq && lost)
+        }
+    }
+
     /// The held lines in `from..<to` (clamped to what is held), in order.
     public func lines(from: UInt64, to: UInt64) -> [LineSlice] {
         state.withLock { s in
@@ -164,6 +196,7 @@ public final class LineRing: Sendable {
             let b = s.blocks[s.head]
             let idx = Int(s.firstSeq - b.firstSeq)
             s.byteCount -= b.records[idx].accountedBytes
+            s.lastEvictedTS = b.records[idx].ts
             s.lineCount -= 1
             s.firstSeq += 1
             if s.firstSeq == b.endSeq {
