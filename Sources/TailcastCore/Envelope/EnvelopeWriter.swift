@@ -73,7 +73,7 @@ public struct EnvelopeWriter: Sendable {
 
     public func restarted(source: String, oldEpoch: String, fromSeq: UInt64) -> ByteBuffer {
         if isText {
-            return comment("dropped \(source): seq \(fromSeq) on of epoch \(oldEpoch), count unknown (restarted)")
+            return comment("dropped \(source): from seq \(fromSeq) of ended epoch \(oldEpoch), count unknown (restarted)")
         }
         return envelope("dropped", "{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"reason\":\"restarted\","
             + "\"epoch\":\(JSONString.quoted(oldEpoch)),\"from_seq\":\(fromSeq),\"to_seq\":null,\"count\":null}")

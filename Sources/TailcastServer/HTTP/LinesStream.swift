@@ -50,8 +50,9 @@ final class LinesStream: Sendable {
         let clock = ConnectionClock()
         let doorbell = admission?.inbox.doorbell ?? Doorbell()
         subscription.register(doorbell)
-        // A peer that leaves is noticed at once, not at the next heartbeat.
-        channel.closeFuture.whenComplete { _ in doorbell.ring() }
+        // A follower that leaves is noticed at once, not at the next heartbeat's failed write.
+        let watch = follow ? PeerWatch(doorbell: doorbell) : nil
+        if let watch { try? await channel.pipeline.addHandler(watch, position: .first).get() }
         let ticker = Task { [channel, metrics = runtime.metrics, logger, follow] in
             let tick = Int64(max(50, min(settings.heartbeatMillis, settings.writeTimeoutMillis) / 4)) * 1_000_000
             let heartbeat = Int64(settings.heartbeatMillis) * 1_000_000
@@ -69,13 +70,14 @@ final class LinesStream: Sendable {
         }
         var ended = "caught up"
         do {
-            ended = try await stream(&writer, &subscription, doorbell: doorbell, clock: clock, settings: settings)
+            ended = try await stream(&writer, &subscription, doorbell: doorbell, watch: watch, clock: clock, settings: settings)
             try await writer.finish(nil)
         } catch {
             ended = "write failed"
             logger.debug("/api/lines answer ended", metadata: ["error": "\(error)"])
         }
         ticker.cancel()
+        if let watch { try? await channel.pipeline.removeHandler(watch).get() }
         subscription.unregister(doorbell)
         await admission?.release()
         logger.debug("/api/lines answer done", metadata: [
@@ -85,12 +87,12 @@ final class LinesStream: Sendable {
 
     /// Writes until the answer is complete; returns why it ended.
     private func stream(_ writer: inout any ResponseBodyWriter, _ subscription: inout Subscription, doorbell: Doorbell,
-                        clock: ConnectionClock, settings: ServerSettings) async throws -> String {
+                        watch: PeerWatch?, clock: ConnectionClock, settings: ServerSettings) async throws -> String {
         // Without follow, the answer covers the rings up to here.
         let ends = subscription.sources.map { $0.ring.bounds.next }
         let heartbeat = Int64(settings.heartbeatMillis) * 1_000_000
         while true {
-            if Task.isCancelled || !channel.isActive { return "peer gone" }
+            if Task.isCancelled || !channel.isActive || watch?.isGone == true { return "peer gone" }
             if let inbox = admission?.inbox {
                 for command in inbox.take() {
                     switch command {
