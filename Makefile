@@ -8,7 +8,7 @@ CONFIG ?= etc/tailcast.toml
 
 # System packages: build (pkg-config, PCRE2, libsystemd) and end-to-end tests.
 BUILD_PKGS := pkg-config libpcre2-dev libsystemd-dev
-TEST_PKGS := logrotate curl procps chromium chromium-driver nginx-light openssl systemd-journal-remote python3-yaml
+TEST_PKGS := logrotate curl jq procps chromium chromium-driver nginx-light openssl systemd-journal-remote python3-yaml
 PY_PKGS := pytest websockets selenium sseclient-py
 
 .PHONY: all deps deps-build deps-test build release run test unit e2e bench deb deb-test clean fuzz
