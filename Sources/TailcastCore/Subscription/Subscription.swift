@@ -16,6 +16,11 @@ import NIOCore
 ///   filters keep.
 /// - Every line a reader skips is reported by an exact `dropped` range.
 /// - Nothing is read while paused; on resume, what left the ring meanwhile is `paused`.
+/// - `from=TIME` starts each source not named in `since` at its first held line at or after
+///   TIME (with `n`, the last n kept lines from there); `evicted` is reported only when lines
+///   at or after TIME are known to have left the ring.
+/// - Envelopes are laid out in the writer's ``FrameFormat``; in SSE each one carries, as its
+///   `id`, the resume position (``resumePosition``) it leaves the reader at.
 /// Not `Sendable`: owned by the connection's sender task.
 public struct Subscription {
     /// A reader's place in one source.
