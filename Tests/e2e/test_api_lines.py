@@ -402,3 +402,46 @@ def test_from_on_the_websocket_and_in_a_query_message(tailcast, workdir):
         await c.close()
 
     run(go())
+
+
+# --------------------------------------------------------------------------- limits and lifecycle
+
+
+def test_follow_streams_count_as_connections(tailcast, workdir):
+    srv, _ = one_file_server(tailcast, workdir, lines=1, server={"max_connections": 1})
+    first = CurlStream([url(srv, "follow&n=1")])
+    try:
+        first.until(lambda ls: len(ls) >= 1, what="the first stream's replay")
+        code, err = error_of(srv, "follow")
+        assert code == 503 and err["type"] == "error" and err["code"] == "too_many_connections", err
+        # A one-shot answer is not a connection.
+        assert [r["seq"] for r in ndjson(curl(["-f", url(srv, "n=1")]).stdout)] == [1]
+    finally:
+        first.stop()
+    # Its place is free as soon as it is gone.
+    wait_for(lambda: curl(["-m", "1", url(srv, "follow&n=1&format=text")]).stdout == b"old 1\n", 5,
+             "a new follow stream to be admitted")
+
+
+def test_a_reader_that_takes_nothing_is_cut_after_write_timeout(tailcast, workdir):
+    srv, log = one_file_server(tailcast, workdir, server={"write_timeout_ms": 500})
+    stalled = CurlStream([url(srv, "follow")])
+    try:
+        wait_for(lambda: srv.metrics().value("tailcast_connections") == 1, 5, "the follow stream")
+        stalled.proc.send_signal(signal.SIGSTOP)
+        pad = "y" * 1000
+        for k in range(0, 20_000, 2000):
+            append_lines(log, [f"{i} {pad}" for i in range(k, k + 2000)])
+        wait_for(lambda: srv.metrics().value("tailcast_write_timeouts_total") >= 1, 15, "a write timeout")
+        wait_for(lambda: srv.metrics().value("tailcast_connections") == 0, 5, "the stream released")
+    finally:
+        stalled.stop()
+
+
+def test_shutdown_ends_follow_streams_cleanly(tailcast, workdir):
+    srv, _ = one_file_server(tailcast, workdir, lines=1)
+    stream = CurlStream([url(srv, "follow&n=1&format=text")])
+    stream.until(lambda ls: ls == ["old 1\n"], what="the replay")
+    srv.signal(signal.SIGTERM)
+    assert srv.wait_exit(10) == 0
+    assert stream.proc.wait(timeout=10) == 0, stream.proc.stderr.read()
