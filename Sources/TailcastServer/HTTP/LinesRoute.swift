@@ -71,8 +71,8 @@ enum LinesRoute {
         headers[.cacheControl] = "no-store"
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
         let stream = LinesStream(runtime: runtime, subscription: subscription, envelopes: runtime.writer.formatted(format),
-                                 follow: options.follow,
-                                 admission: admission, channel: context.channel, logger: context.logger)
+                                 follow: options.follow, admission: admission, channel: context.channel,
+                                 logger: context.logger, parameters: QueryString.parse(request.uri.query ?? ""))
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await stream.run(&writer)
         })

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -28,9 +29,12 @@ final class LinesStream: Sendable {
     private let admission: HubAdmission?
     private let channel: any Channel
     private let logger: Logger
+    /// The query as asked (without `token`) and the client, for the closing log line.
+    private let query: String
+    private let peer: String
 
     init(runtime: ServerRuntime, subscription: consuming sending Subscription, envelopes: EnvelopeWriter, follow: Bool,
-         admission: HubAdmission?, channel: any Channel, logger: Logger) {
+         admission: HubAdmission?, channel: any Channel, logger: Logger, parameters: [(String, String)]) {
         self.runtime = runtime
         self.pending = Mutex(subscription)
         self.envelopes = envelopes
@@ -38,6 +42,8 @@ final class LinesStream: Sendable {
         self.admission = admission
         self.channel = channel
         self.logger = logger
+        self.query = parameters.filter { $0.0 != "token" }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        self.peer = channel.remoteAddress.map { "\($0)" } ?? "?"
     }
 
     func run(_ writer: inout any ResponseBodyWriter) async throws {
@@ -68,6 +74,7 @@ final class LinesStream: Sendable {
                 if follow, clock.idleNanos >= heartbeat - tick / 2 { doorbell.ring() }
             }
         }
+        let started = ConnectionClock.now()
         var ended = "caught up"
         do {
             ended = try await stream(&writer, &subscription, doorbell: doorbell, watch: watch, clock: clock, settings: settings)
@@ -80,9 +87,16 @@ final class LinesStream: Sendable {
         if let watch { try? await channel.pipeline.removeHandler(watch).get() }
         subscription.unregister(doorbell)
         await admission?.release()
-        logger.debug("/api/lines answer done", metadata: [
-            "ended": "\(ended)", "lines_sent": "\(subscription.linesSentTotal)",
-            "lines_dropped": "\(subscription.linesDroppedTotal)"])
+        // A follow stream is a connection: one log line when it closes, as for a WebSocket.
+        let metadata: Logger.Metadata = [
+            "client": "\(peer)", "query": "\(LogText.escaped(query))", "ended": "\(ended)",
+            "duration_s": "\(String(format: "%.1f", Double(ConnectionClock.now() - started) / 1e9))",
+            "lines_sent": "\(subscription.linesSentTotal)", "lines_dropped": "\(subscription.linesDroppedTotal)"]
+        if follow {
+            logger.info("/api/lines stream closed", metadata: metadata)
+        } else {
+            logger.debug("/api/lines answer done", metadata: metadata)
+        }
     }
 
     /// Writes until the answer is complete; returns why it ended.
