@@ -8,8 +8,8 @@ CONFIG ?= etc/tailcast.toml
 
 # System packages: build (pkg-config, PCRE2, libsystemd) and end-to-end tests.
 BUILD_PKGS := pkg-config libpcre2-dev libsystemd-dev
-TEST_PKGS := logrotate curl procps chromium chromium-driver nginx-light openssl systemd-journal-remote python3-yaml
-PY_PKGS := pytest websockets selenium
+TEST_PKGS := logrotate curl jq procps chromium chromium-driver nginx-light openssl systemd-journal-remote python3-yaml
+PY_PKGS := pytest websockets selenium sseclient-py
 
 .PHONY: all deps deps-build deps-test build release run test unit e2e bench deb deb-test clean fuzz
 
@@ -30,7 +30,7 @@ deps-test: deps-build
 	@dpkg -s prometheus >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus && { $(SUDO) systemctl disable --now prometheus >/dev/null 2>&1 || true; }; }
 	@if [ ! -x $(PY) ]; then python3 -m venv $(VENV) || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }; fi
-	@$(PY) -c 'import pytest, websockets, selenium' 2>/dev/null || $(VENV)/bin/pip install -q $(PY_PKGS)
+	@$(PY) -c 'import pytest, websockets, selenium, sseclient' 2>/dev/null || $(VENV)/bin/pip install -q $(PY_PKGS)
 
 build: deps-build
 	$(SWIFT) build

@@ -19,7 +19,8 @@ How an example runs:
 - Outputs are compared by shape: JSON by its keys and value types (recursively, lists
   element by element), `curl -i` by status code, header names and body, Prometheus text by
   its series (name and labels, not values), anything else line by line, exactly, where a
-  `…` in the doc's line stands for any text.
+  `…` in the doc's line stands for any text; a line that is JSON (NDJSON, or an SSE
+  `data: ` line) is compared by shape, and epochs in `SRC:SEQ:EPOCH` positions are ignored.
 - A `tailcast ... --listen` example that serves is started, must answer /healthz, and must
   exit 0 on SIGTERM.
 """
@@ -52,6 +53,7 @@ SKIP_RULES: list[tuple[str, bool, str]] = [
     (r"https://|--cacert|wss://", False, "needs a server with [tls]"),
     (r"Authorization:|[?&]token=", False, "needs a server with [auth] and a tokens file"),
     (r"--journal|source=journal|journalctl", False, "needs a systemd journal"),
+    (r"[?&]follow\b", False, "streams until stopped; Tests/e2e/test_api_lines.py runs follow answers"),
 ]
 # A usage synopsis, not an example: placeholders in upper case or optional parts in brackets.
 SYNOPSIS = re.compile(r"\[[a-z-]+\]|\[--|\b(FILE|NAME|PATH|HOST|PORT|LEVEL)\b|\(also:")
@@ -319,11 +321,34 @@ def compare_output(cmd: str, doc_lines: list[str], got: str) -> list[str]:
             return [f"the doc shows JSON; the command printed {got[:300]!r}"]
         return _compare_shape(_shape(doc_json), _shape(got_json))
     d, g = doc.splitlines(), got.splitlines()
-    # In a text line, `…` stands for any text the doc leaves out.
-    if len(d) != len(g) or not all(
-            re.fullmatch(".*".join(map(re.escape, a.split("…"))), b) for a, b in zip(d, g)):
+    if len(d) != len(g) or not all(_line_matches(a, b) for a, b in zip(d, g)):
         return ["output differs:\n--- doc\n" + "\n".join(d) + "\n--- got\n" + "\n".join(g)]
     return []
+
+
+_POSITION_EPOCH = re.compile(r"([A-Za-z0-9_.-]+:\d+):[A-Za-z0-9_-]{1,16}\b")
+
+
+def _json_line(line: str):
+    """(prefix, JSON value) of an NDJSON line or an SSE `data: ` line, else (line, None)."""
+    prefix, body = ("data: ", line[6:]) if line.startswith("data: ") else ("", line)
+    if not body.startswith("{"):
+        return line, None
+    try:
+        return prefix, json.loads(body)
+    except ValueError:
+        return line, None
+
+
+def _line_matches(doc: str, got: str) -> bool:
+    # In a text line, `…` stands for any text the doc leaves out.
+    if re.fullmatch(".*".join(map(re.escape, doc.split("…"))), got):
+        return True
+    (dp, dj), (gp, gj) = _json_line(doc), _json_line(got)
+    if dj is not None and gj is not None:
+        return dp == gp and not _compare_shape(_shape(dj), _shape(gj))
+    # Resume positions (SSE ids) carry the epoch of the server that answered.
+    return _POSITION_EPOCH.sub(r"\1:EPOCH", doc) == _POSITION_EPOCH.sub(r"\1:EPOCH", got)
 
 
 # --------------------------------------------------------------------------- running

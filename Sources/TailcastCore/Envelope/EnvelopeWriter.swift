@@ -4,7 +4,8 @@ import NIOCore
 /// `ByteBuffer` with headroom before the reader index for the frame header.
 ///
 /// Promises: `lines` envelopes are assembled by copying pre-rendered line fragments, never by
-/// escaping per connection; every payload is one valid JSON object.
+/// escaping per connection; every payload is one record of ``format`` (for the WebSocket: one
+/// valid JSON object).
 public struct EnvelopeWriter: Sendable {
     /// Bytes left free before each payload: the largest unmasked WebSocket frame header.
     public static let headroom = 14
@@ -12,8 +13,17 @@ public struct EnvelopeWriter: Sendable {
     /// The server name in `hello`.
     public static let serverName = "tailcast/0.1.0"
 
-    public init(allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    /// How the payloads are laid out; ``FrameFormat/webSocket`` unless asked otherwise.
+    public let format: FrameFormat
+
+    public init(allocator: ByteBufferAllocator = ByteBufferAllocator(), format: FrameFormat = .webSocket) {
         self.allocator = allocator
+        self.format = format
+    }
+
+    /// The same writer, producing `format`.
+    public func formatted(_ format: FrameFormat) -> EnvelopeWriter {
+        EnvelopeWriter(allocator: allocator, format: format)
     }
 
     /// A buffer with headroom, ready to be written.
@@ -41,30 +51,70 @@ public struct EnvelopeWriter: Sendable {
             + "\"epochs\":{\(epochs)},\"seqs\":{\(seqs)},\"query\":\(query.json),\"heartbeat_ms\":\(heartbeatMillis)}")
     }
 
+    /// `json` (an envelope of `type`) as a record of ``format``.
+    func envelope(_ type: String, _ json: String) -> ByteBuffer {
+        format == .webSocket ? text(json) : text(format.record(type: type, json: json))
+    }
+
+    /// In the text format, `# LINE`.
+    private func comment(_ line: String) -> ByteBuffer {
+        text("# " + line.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: " ") + "\n")
+    }
+
+    private var isText: Bool { format.isText }
+
     public func dropped(source: String, range: ClosedRange<UInt64>, reason: DropReason) -> ByteBuffer {
-        text("{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"count\":\(range.count),"
+        if isText {
+            return comment("dropped \(source): \(range.count) lines, seq \(range.lowerBound)-\(range.upperBound) (\(reason.rawValue))")
+        }
+        return envelope("dropped", "{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"count\":\(range.count),"
             + "\"from_seq\":\(range.lowerBound),\"to_seq\":\(range.upperBound),\"reason\":\"\(reason.rawValue)\"}")
     }
 
     public func restarted(source: String, oldEpoch: String, fromSeq: UInt64) -> ByteBuffer {
-        text("{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"reason\":\"restarted\","
+        if isText {
+            return comment("dropped \(source): from seq \(fromSeq) of ended epoch \(oldEpoch), count unknown (restarted)")
+        }
+        return envelope("dropped", "{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"reason\":\"restarted\","
             + "\"epoch\":\(JSONString.quoted(oldEpoch)),\"from_seq\":\(fromSeq),\"to_seq\":null,\"count\":null}")
     }
 
+    /// `from=TIME` reached past the oldest held line and lines at or after TIME are known to
+    /// have left the buffer: which ones exactly is not known, only the last (`toSeq`).
+    public func evicted(source: String, toSeq: UInt64) -> ByteBuffer {
+        if isText {
+            return comment("dropped \(source): lines up to seq \(toSeq) at or after from, count unknown (evicted)")
+        }
+        return envelope("dropped", "{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"reason\":\"evicted\","
+            + "\"from_seq\":null,\"to_seq\":\(toSeq),\"count\":null}")
+    }
+
     public func event(source: String, _ event: SourceEvent) -> ByteBuffer {
-        text("{\"type\":\"event\",\"source\":\(JSONString.quoted(source)),\"event\":\"\(event.kind.rawValue)\","
+        if isText {
+            return comment("event \(source): \(event.kind.rawValue)" + (event.detail.isEmpty ? "" : " \(event.detail)"))
+        }
+        return envelope("event", "{\"type\":\"event\",\"source\":\(JSONString.quoted(source)),\"event\":\"\(event.kind.rawValue)\","
             + "\"detail\":\(JSONString.quoted(event.detail))}")
     }
 
     public func heartbeat(_ ts: Timestamp = .now()) -> ByteBuffer {
-        text("{\"type\":\"heartbeat\",\"ts\":\"\(ts.rfc3339)\"}")
+        if let record = format.heartbeatRecord { return text(record) }
+        return text("{\"type\":\"heartbeat\",\"ts\":\"\(ts.rfc3339)\"}")
     }
 
     public func error(_ e: QueryError) -> ByteBuffer {
         var s = "{\"type\":\"error\",\"code\":\(JSONString.quoted(e.code))"
         if let p = e.param { s += ",\"param\":\(JSONString.quoted(p))" }
         s += ",\"message\":\(JSONString.quoted(e.message))}"
-        return text(s)
+        if isText { return comment("error \(e.code)" + (e.param.map { " (\($0))" } ?? "") + ": \(e.message)") }
+        return envelope("error", s)
+    }
+
+    /// Sets the SSE `id` of `event` (a whole SSE event, ending in its blank line) to `position`.
+    public func setEventID(_ position: String, in event: inout ByteBuffer) {
+        guard format == .sse, event.readableBytes >= 2 else { return }
+        event.moveWriterIndex(to: event.writerIndex - 1)
+        event.writeString("id: \(position)\n\n")
     }
 
     /// An `error` envelope with a code and message only.
@@ -81,17 +131,30 @@ public struct LinesFrame {
     private(set) var buffer: ByteBuffer
     /// Lines in the frame.
     public private(set) var count = 0
-    private static let open: [UInt8] = Array(#"{"type":"lines","lines":["#.utf8)
+    private let format: FrameFormat
+    /// `SOURCE:` in the text format with several sources, else empty.
+    private var textPrefix: [UInt8] = []
+    private var textSource = ""
     private static let contextField: [UInt8] = Array(#","context":true"#.utf8)
     private static let lineEnd: [UInt8] = Array("},".utf8)
+    private static let ndjsonLineEnd: [UInt8] = Array("}\n".utf8)
     private static let matchesHead: [UInt8] = Array(#","matches":["#.utf8)
 
     /// - Parameter capacity: the most the frame will carry; the buffer starts small and grows
     ///   (by doubling) only as lines are added, so a frame holds about what it carries: a
     ///   trickle of one-line frames queued for a slow peer pins kilobytes, not `capacity` each.
     public init(writer: EnvelopeWriter, capacity: Int) {
+        format = writer.format
         buffer = writer.buffer(capacity: min(capacity + 256, Self.initialCapacity))
-        buffer.writeBytes(Self.open)
+        buffer.writeBytes(format.linesOpen)
+    }
+
+    /// Names the source of the lines appended next (the text format prefixes them with it when
+    /// several sources are selected); O(1) when it is the same source as before.
+    public mutating func setSource(_ name: String) {
+        guard case .text(true) = format, name != textSource else { return }
+        textSource = name
+        textPrefix = Array(name.utf8) + [UInt8(ascii: ":")]
     }
 
     /// The first allocation, with the WebSocket header room: 1 KiB.
@@ -104,10 +167,34 @@ public struct LinesFrame {
     @inline(__always)
     public mutating func appendPlain(_ block: LineBlock, _ start: Int, _ end: Int) {
         guard start < end else { return }
+        if case .text = format {
+            appendText(block, start, end)
+            return
+        }
         let from = Int(block.records[start].jsonStart)
         let last = block.records[end - 1]
         let to = Int(last.jsonStart + last.jsonLength)
+        let base = buffer.writerIndex
         _ = block.json.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[from..<to])) }
+        if format == .ndjson {
+            // Each fragment ends in `},`: one byte per line turns the run into NDJSON lines.
+            for r in block.records[start..<end] {
+                buffer.setInteger(UInt8(ascii: "\n"), at: base + Int(r.jsonStart + r.jsonLength) - 1 - from)
+            }
+        }
+        count += end - start
+    }
+
+    /// Lines `start..<end` of `block` as text lines, each with the source prefix if any.
+    private mutating func appendText(_ block: LineBlock, _ start: Int, _ end: Int) {
+        let prefix = textPrefix
+        block.text.withUnsafeBytes { all in
+            for r in block.records[start..<end] {
+                if !prefix.isEmpty { buffer.writeBytes(prefix) }
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: all[Int(r.textStart)..<Int(r.textStart + r.textLength)]))
+                buffer.writeInteger(UInt8(ascii: "\n"))
+            }
+        }
         count += end - start
     }
 
@@ -117,7 +204,7 @@ public struct LinesFrame {
                                 extraFields: [String] = []) {
         let r = block.records[index]
         let addFields = !extraFields.isEmpty && r.hasFields
-        if spans.isEmpty, !context, !addFields {
+        if format.isText || (spans.isEmpty && !context && !addFields) {
             appendPlain(block, index, index + 1)
             return
         }
@@ -164,7 +251,7 @@ public struct LinesFrame {
             }
             buffer.writeInteger(UInt8(ascii: "]"))
         }
-        buffer.writeBytes(Self.lineEnd)
+        buffer.writeBytes(format == .ndjson ? Self.ndjsonLineEnd : Self.lineEnd)
         count += 1
     }
 
@@ -186,8 +273,9 @@ public struct LinesFrame {
 
     /// Closes the envelope and hands out the payload.
     public mutating func finish() -> ByteBuffer {
+        guard let close = format.linesClose else { return buffer }
         if count > 0 { buffer.moveWriterIndex(to: buffer.writerIndex - 1) }  // the last ","
-        buffer.writeBytes(Array("]}".utf8))
+        buffer.writeBytes(close)
         return buffer
     }
 }

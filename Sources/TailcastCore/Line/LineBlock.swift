@@ -24,6 +24,11 @@ public struct LineRecord: Sendable {
     /// Offset and length of the line's text without escape sequences in ``LineBlock/matchText``.
     public var matchStart: UInt32 = 0
     public var matchLength: UInt32 = 0
+    /// The line's `ts` in microseconds since the epoch (a file line's read time, a journal
+    /// entry's realtime), raised to the largest `ts` of the source's earlier lines when a clock
+    /// stepped back: it never decreases within a source, so a binary search over it is exact
+    /// (``LineRing/firstSeq(atOrAfter:)``). The `ts` in the JSON fragment is the line's own.
+    public var ts: Int64 = 0
 
     public init(textStart: UInt32, textLength: UInt32, jsonStart: UInt32, jsonLength: UInt32, isASCII: Bool) {
         self.textStart = textStart

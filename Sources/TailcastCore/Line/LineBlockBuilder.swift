@@ -21,6 +21,8 @@ public struct LineBlockBuilder {
     private var firstSeq: UInt64
     private var tsFragment: [UInt8] = []  // ,"ts":"…","text":"
     private var scratch: [UInt8] = []
+    /// The ts the following lines get in their record: the stamp, never below an earlier line's.
+    private var recordTS: Int64 = .min
 
     /// - Parameters:
     ///   - source: the source name written in every line.
@@ -48,6 +50,7 @@ public struct LineBlockBuilder {
     /// the six fractional digits are rewritten.
     public mutating func stamp(_ ts: Timestamp) {
         timeParser.setNow(ts)
+        recordTS = max(recordTS, ts.microseconds)
         var second = ts.microseconds / 1_000_000
         var micros = ts.microseconds % 1_000_000
         if micros < 0 { micros += 1_000_000; second -= 1 }
@@ -144,6 +147,7 @@ public struct LineBlockBuilder {
             record.matchStart = UInt32(matchStart)
             record.matchLength = UInt32(matchText.count - matchStart)
         }
+        record.ts = recordTS
         records.append(record)
         nextSeq += 1
     }

@@ -27,6 +27,8 @@ public struct Query: Sendable, Equatable {
     public var before = 0
     public var backlog = 0
     public var since: [ResumePoint] = []
+    /// `from=TIME`: replay the held lines with a `ts` at or after this instant.
+    public var from: Timestamp?
     public var units: [String] = []
     public var priority: Int?
     public var identifiers: [String] = []
@@ -69,6 +71,7 @@ public struct Query: Sendable, Equatable {
             let s = since.map { p in p.source + ":" + String(p.seq) + (p.epoch.map { ":" + $0 } ?? "") }
             parts.append("\"since\":" + JSONString.quoted(s.joined(separator: ",")))
         }
+        if let from { parts.append("\"from\":\"" + from.rfc3339 + "\"") }
         if !units.isEmpty { list("unit", units) }
         if let priority { parts.append("\"priority\":\(priority)") }
         if !identifiers.isEmpty { list("identifier", identifiers) }

@@ -25,7 +25,7 @@ public struct QueryParser: Sendable {
     static let flags: Set<String> = ["F", "i", "v", "w"]
     static let lists: Set<String> = ["source", "q", "not", "unit", "identifier", "fields", "since"]
     static let numbers: [String: ClosedRange<Int>] = ["A": 0...1000, "B": 0...1000, "C": 0...1000, "n": 0...1_000_000]
-    static let known: Set<String> = flags.union(lists).union(numbers.keys).union(["priority", "token"])
+    static let known: Set<String> = flags.union(lists).union(numbers.keys).union(["priority", "token", "from"])
 
     /// Parses URL query parameters, in order (a repeated parameter adds to lists; for a flag or a
     /// number the last one wins).
@@ -114,6 +114,8 @@ public struct QueryParser: Sendable {
                 }
             case "priority":
                 q.priority = try priority(value)
+            case "from":
+                q.from = try startTime(value)
             case "token":
                 if case .text(let t) = value { q.token = t } else {
                     throw QueryError(param: "token", message: "token must be a string")
@@ -213,6 +215,18 @@ public struct QueryParser: Sendable {
         (1...16).contains(s.utf8.count) && s.utf8.allSatisfy { c in
             (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || c == 0x5F || c == 0x2D
         }
+    }
+
+    private func startTime(_ value: Value) throws(QueryError) -> Timestamp {
+        if case .text(let s) = value, let t = StartTime.parse(s) { return t }
+        let got: String
+        switch value {
+        case .text(let s): got = s.utf8.count > 80 ? "a \(s.utf8.count)-byte value" : JSONString.quoted(s)
+        case .list: got = "a list"
+        case .flag(let b): got = "\(b)"
+        case .number(let d): got = "the number \(d)"
+        }
+        throw QueryError(param: "from", message: "from takes an RFC 3339 time (2026-12-03T10:00:00Z, 2026-12-03T10:00:00.5+01:00) or a negative duration (-30s, -15m, -2h, -1d; at most \(StartTime.maxDays)d); got \(got)")
     }
 
     private func priority(_ value: Value) throws(QueryError) -> Int {

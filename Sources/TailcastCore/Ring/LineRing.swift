@@ -28,6 +28,8 @@ public final class LineRing: Sendable {
         var readers: [ObjectIdentifier: Doorbell] = [:]
         var events: [EventRecord] = []
         var nextEventID: UInt64 = 0
+        /// ``LineRecord/ts`` of the last evicted line, `Int64.min` while none was evicted.
+        var lastEvictedTS: Int64 = .min
     }
 
     /// Bound on lines held.
@@ -40,7 +42,7 @@ public final class LineRing: Sendable {
     /// Small blocks (a line or a few at a time) are merged while both are below these, so a
     /// trickle of lines does not cost a block each.
     static let mergeLines = 256
-    static let mergeBytes = 32 << 10
+    static let mergeBytes = 64 << 10
     private static let eventsKept = 256
 
     public init(maxLines: Int, maxBytes: Int, firstSeq: UInt64 = 1) {
@@ -151,6 +153,38 @@ public final class LineRing: Sendable {
         }
     }
 
+    /// Where a `from=TIME` replay starts: the first held line whose ``LineRecord/ts`` is at or
+    /// after `ts` (``bounds``.next when none is), and whether lines at or after `ts` are known
+    /// to have left the ring (then the start is the oldest held line).
+    ///
+    /// O(log n) under the lock: a binary search over the blocks, then over the records of one.
+    /// Exact because a record's `ts` never decreases within a source.
+    public func firstSeq(atOrAfter ts: Int64) -> (seq: UInt64, evicted: Bool) {
+        state.withLock { s in
+            let lost = s.lastEvictedTS >= ts
+            guard !s.blocks.isEmpty, s.firstSeq < s.nextSeq else { return (s.nextSeq, lost) }
+            func block(_ k: Int) -> LineBlock { s.blocks[s.blocks.index(s.blocks.startIndex, offsetBy: k)] }
+            // The first block whose last line is at or after `ts`.
+            var lo = 0
+            var hi = s.blocks.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                let m = block(mid)
+                if m.records[m.count - 1].ts >= ts { hi = mid } else { lo = mid + 1 }
+            }
+            guard lo < s.blocks.count else { return (s.nextSeq, false) }
+            let b = block(lo)
+            var i = max(0, Int(Int64(s.firstSeq) - Int64(b.firstSeq)))
+            var j = b.count - 1
+            while i < j {
+                let mid = (i + j) / 2
+                if b.records[mid].ts >= ts { j = mid } else { i = mid + 1 }
+            }
+            let seq = b.firstSeq + UInt64(i)
+            return (seq, seq == s.firstSeq && lost)
+        }
+    }
+
     /// The held lines in `from..<to` (clamped to what is held), in order.
     public func lines(from: UInt64, to: UInt64) -> [LineSlice] {
         state.withLock { s in
@@ -186,7 +220,13 @@ public final class LineRing: Sendable {
     /// readers get the exact `dropped` range).
     private static func evict(_ s: inout State, maxLines: Int, maxBytes: Int) {
         if s.lineCount > maxLines {
-            s.firstSeq += UInt64(s.lineCount - maxLines)
+            let newFirst = s.firstSeq + UInt64(s.lineCount - maxLines)
+            // Remember the last evicted line's ts (for `from=TIME`'s `evicted`).
+            for b in s.blocks where b.endSeq >= newFirst {
+                s.lastEvictedTS = max(s.lastEvictedTS, b.records[Int(newFirst - 1 - b.firstSeq)].ts)
+                break
+            }
+            s.firstSeq = newFirst
             s.lineCount = maxLines
             while let b = s.blocks.first, b.endSeq <= s.firstSeq {
                 s.blocks.removeFirst()
@@ -196,6 +236,7 @@ public final class LineRing: Sendable {
         while s.byteCount > maxBytes, let b = s.blocks.first {
             s.blocks.removeFirst()
             s.byteCount -= b.memoryBytes
+            if let last = b.records.last { s.lastEvictedTS = max(s.lastEvictedTS, last.ts) }
             s.lineCount -= Int(b.endSeq - max(b.firstSeq, s.firstSeq))
             s.firstSeq = b.endSeq
         }

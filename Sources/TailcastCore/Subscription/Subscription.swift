@@ -16,6 +16,11 @@ import NIOCore
 ///   filters keep.
 /// - Every line a reader skips is reported by an exact `dropped` range.
 /// - Nothing is read while paused; on resume, what left the ring meanwhile is `paused`.
+/// - `from=TIME` starts each source not named in `since` at its first held line at or after
+///   TIME (with `n`, the last n kept lines from there); `evicted` is reported only when lines
+///   at or after TIME are known to have left the ring.
+/// - Envelopes are laid out in the writer's ``FrameFormat``; in SSE each one carries, as its
+///   `id`, the resume position (``resumePosition``) it leaves the reader at.
 /// Not `Sendable`: owned by the connection's sender task.
 public struct Subscription {
     /// A reader's place in one source.
@@ -42,6 +47,8 @@ public struct Subscription {
         var below: UInt64
         /// The oldest kept line found so far (the replay's start), or the ring's end.
         var start: UInt64
+        /// The scan stops here (`from=TIME`: the first line at or after TIME).
+        var floor: UInt64 = 0
     }
 
     public let query: Query
@@ -109,6 +116,21 @@ public struct Subscription {
                     cursor.nextSeq = min(point.seq &+ 1, next)
                     cursor.gapReason = .evicted
                 }
+            } else if let from = query.from {
+                // Every held line at or after TIME (with `n`, the last n kept ones of those).
+                let start = source.ring.firstSeq(atOrAfter: from.microseconds)
+                if start.evicted {
+                    preamble.append(writer.evicted(source: source.name, toSeq: start.seq - 1))
+                    source.metrics.dropped(.evicted).increment()
+                }
+                if query.backlog > 0 {
+                    cursor.backlog = BacklogScan(remaining: query.backlog, below: next, start: next, floor: start.seq)
+                    cursor.silentGap = true
+                } else {
+                    cursor.nextSeq = start.seq
+                    // Lines at or after TIME that leave before the first read are a loss to report.
+                    cursor.gapReason = .evicted
+                }
             } else if query.backlog > 0 {
                 if filter.isPassThrough, !query.hasJournalFilter {
                     cursor.nextSeq = next - min(UInt64(query.backlog), next - first)
@@ -149,7 +171,7 @@ public struct Subscription {
         guard var scan = cursors[ci].backlog else { return true }
         let ring = cursors[ci].source.ring
         while scan.remaining > 0 {
-            let first = ring.bounds.first
+            let first = max(ring.bounds.first, scan.floor)
             guard scan.below > first else { break }
             let from = max(first, scan.below > UInt64(Self.readChunk) ? scan.below - UInt64(Self.readChunk) : 0)
             let slices = ring.lines(from: from, to: scan.below)
@@ -201,19 +223,21 @@ public struct Subscription {
     ///
     /// - Parameter budgetNanos: CPU time this call may take, roughly (checked every few lines).
     public mutating func poll(maxFrameBytes: Int, budgetNanos: Int64 = Subscription.defaultBudgetNanos) -> [ByteBuffer] {
-        var out = preamble
-        preamble.removeAll()
+        var out: [ByteBuffer] = []
         lostLinesToSlowness = false
         hasPendingWork = false
-        guard !isPaused, !cursors.isEmpty else { return out }
         var budget = WorkBudget(nanoseconds: budgetNanos)
-        for ci in cursors.indices where cursors[ci].backlog != nil {
+        // The `n` replay's scans first, so that every envelope goes out with a settled position.
+        for ci in cursors.indices where cursors[ci].backlog != nil && !isPaused {
             if !scanBacklog(ci, budget: &budget) {
                 hasPendingWork = true
                 countLimitHits()
                 return out
             }
         }
+        for p in preamble { emit(p, into: &out) }
+        preamble.removeAll()
+        guard !isPaused, !cursors.isEmpty else { return out }
         var frame: LinesFrame?
         let n = cursors.count
         var full = false
@@ -224,10 +248,7 @@ public struct Subscription {
         isLagging = full
         hasPendingWork = full || budget.isExhausted
         startIndex = (startIndex + 1) % n
-        if var f = frame, f.count > 0 {
-            out.append(f.finish())
-            frame = nil
-        }
+        flush(&frame, into: &out)
         for i in cursors.indices where cursors[i].sent > 0 {
             linesSentTotal += cursors[i].sent
             cursors[i].source.metrics.linesSent.increment(by: Int64(cursors[i].sent))
@@ -260,16 +281,17 @@ public struct Subscription {
                 // what is held and reports no loss.
                 _ = gap
             } else if let gap = r.gap {
-                Self.flush(&frame, into: &out)
-                out.append(writer.dropped(source: source.name, range: gap, reason: reason))
+                flush(&frame, into: &out)
+                cursors[ci].nextSeq = gap.upperBound + 1
+                emit(writer.dropped(source: source.name, range: gap, reason: reason), into: &out)
                 source.metrics.dropped(reason).increment(by: Int64(gap.count))
                 linesDroppedTotal += gap.count
                 if reason == .slowConsumer { lostLinesToSlowness = true }
                 cursors[ci].afterRemaining = 0
             }
             if !r.events.isEmpty {
-                Self.flush(&frame, into: &out)
-                for e in r.events { out.append(writer.event(source: source.name, e)) }
+                flush(&frame, into: &out)
+                for e in r.events { emit(writer.event(source: source.name, e), into: &out) }
             }
             cursors[ci].eventID = r.nextEventID
             if r.slices.isEmpty {
@@ -279,6 +301,7 @@ public struct Subscription {
             }
             for slice in r.slices {
                 if frame == nil { frame = LinesFrame(writer: writer, capacity: maxFrameBytes) }
+                frame!.setSource(source.name)
                 let stoppedAt = append(slice, cursor: ci, frame: &frame!, maxFrameBytes: maxFrameBytes, budget: &budget)
                 if let stop = stoppedAt {
                     cursors[ci].nextSeq = stop
@@ -413,10 +436,31 @@ public struct Subscription {
         return picked.reversed()
     }
 
-    private static func flush(_ frame: inout LinesFrame?, into out: inout [ByteBuffer]) {
+    private func flush(_ frame: inout LinesFrame?, into out: inout [ByteBuffer]) {
         if var f = frame, f.count > 0 {
-            out.append(f.finish())
+            emit(f.finish(), into: &out)
             frame = nil
         }
+    }
+
+    /// Adds one envelope to a poll's output; in the SSE format, with the resume position it
+    /// leaves the reader at as its `id`.
+    private func emit(_ envelope: ByteBuffer, into out: inout [ByteBuffer]) {
+        guard writer.format == .sse else {
+            out.append(envelope)
+            return
+        }
+        var b = envelope
+        writer.setEventID(resumePosition, in: &b)
+        out.append(b)
+    }
+
+    /// The `seq` this reader reads next in each selected source, in ``sources`` order.
+    public var nextSeqs: [UInt64] { cursors.map(\.nextSeq) }
+
+    /// Where this reader stands in every selected source, as `since` takes it:
+    /// `SRC:SEQ:EPOCH,…` (SEQ is the last line read or skipped).
+    public var resumePosition: String {
+        cursors.map { c in "\(c.source.name):\(max(c.nextSeq, 1) - 1):\(c.source.epoch)" }.joined(separator: ",")
     }
 }

@@ -71,12 +71,14 @@ public struct TailcastServer: Sendable {
         let api = routes.group("api")
         let metrics = routes.group("metrics")
         if let tokens = runtime.tokens {
-            api.add(middleware: TokenMiddleware(tokens: tokens))
+            // `token=` in the URL too, for EventSource, which cannot set headers (as on /ws).
+            api.add(middleware: TokenMiddleware(tokens: tokens, acceptsQueryToken: true))
             if runtime.config.auth?.protectMetrics ?? true {
                 metrics.add(middleware: TokenMiddleware(tokens: tokens))
             }
         }
         SourceRoutes.add(to: api, runtime: runtime)
+        LinesRoute.add(to: api, runtime: runtime)
         MetricsRoute.add(to: metrics, runtime: runtime)
         UIRoutes.add(to: routes, basePath: basePath)
 

@@ -6,13 +6,19 @@ import TailcastCore
 /// the raw path: the router has already chosen the route, so `//api/sources` or
 /// `/metrics/` get exactly the same check as `/api/sources` and `/metrics`). Without one:
 /// 401 with `WWW-Authenticate: Bearer`. With one: the token's grant goes into the context, and
-/// routes show only the sources it may read.
+/// routes show only the sources it may read. With `acceptsQueryToken`, a `token=T` URL
+/// parameter is taken when there is no `Authorization` header (EventSource cannot set one).
 struct TokenMiddleware: RouterMiddleware {
     typealias Context = TailcastRequestContext
     let tokens: TokenTable
+    var acceptsQueryToken = false
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let token = BearerToken.from(request.headers[.authorization]), let grant = tokens.authorize(token) {
+        var presented = BearerToken.from(request.headers[.authorization])
+        if presented == nil, acceptsQueryToken, let query = request.uri.query {
+            presented = QueryString.parse(query).last(where: { $0.0 == "token" })?.1
+        }
+        if let token = presented, let grant = tokens.authorize(token) {
             var context = context
             context.grant = grant
             return try await next(request, context)

@@ -199,7 +199,7 @@ function showEmpty() {
 // ---------------------------------------------------------------- query controls
 
 const ctl = {
-  q: $('q'), not: $('not'), ctx: $('ctx'), n: $('backlog'),
+  q: $('q'), not: $('not'), ctx: $('ctx'), n: $('backlog'), from: $('from'), fromCustom: $('from-custom'),
   unit: $('unit'), priority: $('priority'), identifier: $('identifier'),
   regex: $('t-regex'), i: $('t-i'), w: $('t-w'), v: $('t-v'),
 };
@@ -253,6 +253,7 @@ function fillControls(q) {
   setPatterns('not', q.not);
   ctl.ctx.value = q.C !== '' ? q.C : '';
   ctl.n.value = q.n;
+  setFrom(q.from);
   ctl.unit.value = q.unit;
   ctl.priority.value = q.priority;
   ctl.identifier.value = q.identifier;
@@ -267,7 +268,7 @@ function readControls() {
   Object.assign(q, {
     source: draftSources.slice(), q: patterns('q'), not: patterns('not'),
     F: !pressed(ctl.regex), i: pressed(ctl.i), w: pressed(ctl.w), v: pressed(ctl.v),
-    C: ctl.ctx.value.trim(), n: ctl.n.value.trim() === '' ? 0 : ctl.n.value.trim(),
+    C: ctl.ctx.value.trim(), n: ctl.n.value.trim() === '' ? 0 : ctl.n.value.trim(), from: readFrom(),
     A: ctl.ctx.value.trim() === '' ? committed.A : '', B: ctl.ctx.value.trim() === '' ? committed.B : '',
   });
   if (!$('journal-group').hidden) {
@@ -275,6 +276,16 @@ function readControls() {
   }
   return q;
 }
+
+// Since (from=): a preset from the list, or any TIME the server takes in the "since…" box.
+const FROM_PRESETS = [...ctl.from.options].map((o) => o.value).filter((v) => v !== 'custom');
+function setFrom(value) {
+  const custom = !FROM_PRESETS.includes(value);
+  ctl.from.value = custom ? 'custom' : value;
+  ctl.fromCustom.value = custom ? value : '';
+  ctl.fromCustom.hidden = !custom;
+}
+const readFrom = () => (ctl.from.value === 'custom' ? ctl.fromCustom.value.trim() : ctl.from.value);
 
 /** Applies the controls: a `query` message on the open socket, or a new connection. */
 function apply() {
@@ -301,7 +312,8 @@ function writeUrl() {
 
 // Which field a rejected parameter belongs to.
 const ERROR_FIELD = { q: 'q', not: 'not', F: 'q', i: 'q', v: 'q', w: 'q', C: 'ctx', A: 'ctx', B: 'ctx', n: 'backlog',
-  unit: 'unit', priority: 'priority', identifier: 'identifier', source: 'source-button', since: 'q', token: 'q' };
+  unit: 'unit', priority: 'priority', identifier: 'identifier', source: 'source-button', since: 'q', token: 'q',
+  from: 'from-custom' };
 
 function showError(err) {
   queryError = err;
@@ -343,6 +355,15 @@ for (const el of [ctl.ctx, ctl.n]) {
   el.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply(); });
 }
 ctl.priority.addEventListener('change', () => apply());
+ctl.from.addEventListener('change', () => {
+  const custom = ctl.from.value === 'custom';
+  ctl.fromCustom.hidden = !custom;
+  if (custom) ctl.fromCustom.focus();
+  else apply();
+});
+ctl.fromCustom.addEventListener('input', () => applySoon(600));
+ctl.fromCustom.addEventListener('change', () => apply());
+ctl.fromCustom.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply(); });
 $('q-add').addEventListener('click', () => addPattern('q'));
 $('not-add').addEventListener('click', () => addPattern('not'));
 for (const b of [ctl.regex, ctl.i, ctl.w, ctl.v]) {

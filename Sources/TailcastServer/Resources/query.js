@@ -1,6 +1,6 @@
 // query.js: the query a view shows, and its three spellings: the page URL (so a link
 // reopens the same view), the /ws query string and the `query` message. The names are
-// the protocol's own (q, not, F, i, v, w, C, n, source, unit, priority, identifier).
+// the protocol's own (q, not, F, i, v, w, C, n, from, source, unit, priority, identifier).
 
 export const DEFAULT_BACKLOG = 1000;
 const FLAGS = ['F', 'i', 'v', 'w'];
@@ -15,6 +15,7 @@ export function defaultQuery() {
     C: '',             // context lines ('' = none); A / B from a URL are kept as given
     A: '', B: '',
     n: DEFAULT_BACKLOG,
+    from: '',          // from=TIME: '' (none), '-15m' or an RFC 3339 time
     unit: '', priority: '', identifier: '',
   };
 }
@@ -32,6 +33,7 @@ export function fromSearch(search) {
   for (const f of FLAGS) if (p.has(f)) q[f] = isOn(p.get(f));
   for (const k of ['C', 'A', 'B']) if (p.has(k)) q[k] = p.get(k);
   if (p.has('n')) q.n = p.get('n');
+  q.from = p.get('from') ?? '';
   for (const k of ['unit', 'priority', 'identifier']) q[k] = p.get(k) ?? '';
   return q;
 }
@@ -45,6 +47,7 @@ function pairs(q, { full = false, journal = true } = {}) {
   for (const f of FLAGS) if (q[f]) out.push([f, null]);
   for (const k of ['C', 'A', 'B']) if (q[k] !== '' && q[k] !== null) out.push([k, String(q[k])]);
   if (full || String(q.n) !== String(DEFAULT_BACKLOG)) out.push(['n', String(q.n)]);
+  if (q.from !== '') out.push(['from', q.from]);
   if (journal) for (const k of ['unit', 'priority', 'identifier']) if (q[k] !== '') out.push([k, q[k]]);
   return out;
 }
@@ -78,6 +81,7 @@ export function toMessage(q, { journal = true } = {}) {
   for (const f of FLAGS) m[f] = q[f];
   for (const k of ['C', 'A', 'B']) if (q[k] !== '' && q[k] !== null) m[k] = num(q[k]);
   m.n = num(q.n);
+  if (q.from !== '') m.from = q.from;
   if (journal) {
     if (q.unit !== '') m.unit = [q.unit];
     if (q.priority !== '') m.priority = num(q.priority);
@@ -99,6 +103,7 @@ export function describe(q) {
   if (q.q.length) parts.push(`${q.v ? 'not matching' : 'matching'} ${q.q.map(pat).join(' and ')}${q.w ? ' (words)' : ''}`);
   if (q.not.length) parts.push(`excluding ${q.not.map(pat).join(', ')}`);
   if (q.C !== '' && Number(q.C) > 0) parts.push(`±${q.C} lines`);
+  if (q.from !== '') parts.push(`since ${q.from}`);
   if (q.unit !== '') parts.push(`unit ${q.unit}`);
   if (q.priority !== '') parts.push(`priority ≤ ${q.priority}`);
   if (q.identifier !== '') parts.push(`identifier ${q.identifier}`);
