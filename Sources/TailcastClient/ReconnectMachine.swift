@@ -151,7 +151,7 @@ public struct ReconnectMachine: Sendable {
             return reason
         case .closed(let code?, let reason):
             let what = code == 1001 ? "server shutting down" : code == 1013 ? "server busy" : "code \(code)"
-            return reason.isEmpty ? "closed by the server: \(what)" : "closed by the server: \(what), \(reason)"
+            return reason.isEmpty || reason == what ? "closed by the server: \(what)" : "closed by the server: \(what), \(reason)"
         case .closed(nil, let reason):
             return reason.isEmpty ? "connection closed" : reason
         }

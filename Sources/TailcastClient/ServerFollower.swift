@@ -58,10 +58,34 @@ final class ServerFollower: Sendable {
         return 0
     }
 
-    /// One connection, from the attempt to its end.
+    /// One connection, from the attempt to its end, under a watchdog: an attempt that brings no
+    /// envelope within ``answerTimeout`` (or, once greeted, nothing for two heartbeats plus
+    /// that) is abandoned as unanswered, so a stuck connection costs seconds, never forever.
     private func connect(since: [ResumePoint]) async -> ReconnectMachine.Ending {
+        let watch = ConnectionWatch()
+        return await withTaskGroup(of: ReconnectMachine.Ending?.self) { group in
+            group.addTask { await self.attempt(since: since, watch: watch) }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(200))
+                    if let silence = watch.overdue(answerTimeout: Self.answerTimeout) {
+                        return .closed(code: nil, reason: "no answer from the server for \(Notice.seconds(silence))")
+                    }
+                }
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .closed(code: nil, reason: "")
+        }
+    }
+
+    /// How long a server may take to answer a connection, and the slack on its heartbeats.
+    static let answerTimeout: Duration = .seconds(5)
+
+    private func attempt(since: [ResumePoint], watch: ConnectionWatch) async -> ReconnectMachine.Ending {
         let url = address.webSocketURL(query: TailQuery(options).queryString(since: since))
-        var configuration = WebSocketClientConfiguration(maxFrameSize: Self.maxMessageBytes,
+        var configuration = WebSocketClientConfiguration(maxFrameSize: Self.maxMessageBytes, closeTimeout: .seconds(2),
                                                          autoPing: .enabled(timePeriod: .seconds(30)))
         if let token = options.token {
             configuration.additionalHeaders = [.authorization: "Bearer \(token)"]
@@ -71,7 +95,8 @@ final class ServerFollower: Sendable {
             let close = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, _, _ in
                 opened.store(true, ordering: .relaxed)
                 for try await message in inbound.messages(maxSize: Self.maxMessageBytes) {
-                    if case .text(let text) = message { self.receive(Array(text.utf8)) }
+                    watch.heard()
+                    if case .text(let text) = message { self.receive(Array(text.utf8), watch: watch) }
                 }
             }
             guard let close else { return .closed(code: nil, reason: "") }
@@ -83,7 +108,7 @@ final class ServerFollower: Sendable {
     }
 
     /// Handles one envelope.
-    private func receive(_ bytes: [UInt8]) {
+    private func receive(_ bytes: [UInt8], watch: ConnectionWatch) {
         let message: ServerMessage
         do {
             message = try ServerMessage.decode(bytes)
@@ -100,6 +125,7 @@ final class ServerFollower: Sendable {
             renderer.withLock { $0.render(kept, into: &out) }
             output.out(out)
         case .hello(let hello):
+            watch.greeted(heartbeatMillis: hello.heartbeatMillis ?? 15_000)
             let several = label != nil
             renderer.withLock { $0.showSource = several || hello.sources.count > 1 }
             for case .notice(let notice) in machine.withLock({ $0.hello(hello) }) {

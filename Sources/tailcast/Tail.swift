@@ -16,7 +16,8 @@ struct Tail: AsyncParsableCommand {
             rotations and reconnects go to stderr. A lost connection is resumed with since=, so \
             no line is missed or repeated while the server still holds it.
 
-            Several URLs: one connection each, merged in arrival order, each line prefixed with \
+            Without a URL, the servers in TAILCAST_URL (separated by spaces or commas), else \
+            http://127.0.0.1:8080. Several URLs: one connection each, merged in arrival order, each line prefixed with \
             HOST:PORT. Patterns are PCRE2 (grep -P); several must all match. An argument that \
             starts with http://, https://, ws:// or wss:// is a server; use -e for a pattern \
             that looks like one.
@@ -102,10 +103,22 @@ struct Tail: AsyncParsableCommand {
 
     func run() async throws {
         var options = TailOptions()
-        let urls = arguments.filter(ServerAddress.isURL)
-        if !urls.isEmpty {
-            options.servers = urls.compactMap { try? ServerAddress.parse($0).get() }
+        let environment = ProcessInfo.processInfo.environment
+        var urls = arguments.filter(ServerAddress.isURL)
+        if urls.isEmpty, let fromEnvironment = environment["TAILCAST_URL"] {
+            urls = fromEnvironment.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         }
+        var servers: [ServerAddress] = []
+        for url in urls {
+            switch ServerAddress.parse(url) {
+            case .success(let address): servers.append(address)
+            case .failure(let e):
+                // Arguments were checked in validate(): this one came from TAILCAST_URL.
+                printError("tailcast tail: TAILCAST_URL: \(e.message)")
+                throw ExitCode(2)
+            }
+        }
+        if !servers.isEmpty { options.servers = servers }
         options.patterns = arguments.filter { !ServerAddress.isURL($0) } + regexp
         options.excludes = excludes
         options.literal = fixedStrings
@@ -119,7 +132,6 @@ struct Tail: AsyncParsableCommand {
         options.sources = sources
         options.from = from
         options.json = json
-        let environment = ProcessInfo.processInfo.environment
         options.color = !json && !noColor && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
             && TerminalOutput.stdoutIsTerminal
         options.token = try resolvedToken(environment)

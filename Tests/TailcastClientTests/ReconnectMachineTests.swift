@@ -29,7 +29,7 @@ import Testing
         let kept = m.admit([line("app", 41), line("app", 42)])
         #expect(kept.count == 2)
         let actions = m.ended(.closed(code: 1001, reason: "server shutting down"), now: t0 + .seconds(5))
-        #expect(actions == [.notice(.connectionLost(reason: "closed by the server: server shutting down, server shutting down")),
+        #expect(actions == [.notice(.connectionLost(reason: "closed by the server: server shutting down")),
                             .connect(since: [ResumePoint(source: "app", seq: 42, epoch: "e1")])])
     }
 
