@@ -30,8 +30,8 @@ struct Tail: AsyncParsableCommand {
             seconds (default 15), at start or after a lost connection.
 
             Examples:
-              tailcast tail                                      # everything on 127.0.0.1:8080
-              tailcast tail -i error --source nginx              # grep -i error, one source
+              tailcast tail                           # all sources on 127.0.0.1:8080
+              tailcast tail -i error --source nginx   # like grep -i error, one source
               tailcast tail -C 2 'timeout|refused' https://logs.example.com/tailcast
               tailcast tail --json --from -15m | jq -r .text
               tailcast tail http://web-1:8080 http://web-2:8080 -F 'GET /api'

@@ -21,8 +21,9 @@ struct TailcastCommand: AsyncParsableCommand {
             More examples:
               tailcast --journal journal --file app=/var/log/app.log
               tailcast --config /etc/tailcast/tailcast.toml --listen 0.0.0.0:8080
-                (off loopback a token is required: [auth] tokens_file in the config, clients send
-                 Authorization: Bearer TOKEN or ?token=TOKEN; or allow_anonymous = true in [server])
+                (off loopback a token is required: [auth] tokens_file in the config;
+                 clients send Authorization: Bearer TOKEN or ?token=TOKEN;
+                 or allow_anonymous = true in [server])
               tailcast tail --json -n 100 http://web-1:8080 http://web-2:8080 | jq -r .text
               curl -fsS http://127.0.0.1:8080/healthz
               python3 -m websockets 'ws://127.0.0.1:8080/ws?q=error&i'

@@ -333,3 +333,16 @@ def test_help_leads_with_the_three_commands_a_new_user_needs():
         assert example in head
     t = run_bin(["tail", "--help"])
     assert "TAILCAST_TOKEN" in t.stdout and "--retry" in t.stdout and "default 15" in t.stdout
+
+
+def test_file_events_go_to_stderr_never_to_stdout(tailcast, workdir: Path, tails):
+    log = workdir / "app.log"
+    append_lines(log, ["seed one", "seed two"])
+    srv = tailcast(sources=file_sources({"app": log}))
+    p = tails([url(srv), "-n", "0"])
+    wait_for(lambda: srv.metrics().value("tailcast_connections") >= 1, 15, "client connected")
+    log.write_text("")  # `> app.log`: truncated in place
+    append_lines(log, ["after truncation"])
+    p.wait_out(lambda o: "after truncation" in o, what="the line after the truncation")
+    wait_for(lambda: "app: truncated" in p.err, 10, "the truncated event on stderr")
+    assert p.out_lines() == ["after truncation"]
