@@ -160,3 +160,22 @@ import Testing
         #expect(kept.map(\.seq) == [1])
     }
 }
+
+@Suite struct ConnectionWatchTests {
+    @Test func aServerWithinItsAllowanceIsNotOverdue() {
+        let w = ConnectionWatch()
+        #expect(w.overdue(answerTimeout: .seconds(60)) == nil)
+        w.greeted(heartbeatMillis: 15_000)
+        #expect(w.overdue(answerTimeout: .zero) == nil, "greeted: two heartbeats of allowance")
+    }
+
+    @Test func silenceBeyondTheAnswerTimeoutIsOverdue() async throws {
+        let w = ConnectionWatch()
+        // The clock is monotonic: after 30 ms of silence, 30 ms have passed, whatever the load.
+        try await Task.sleep(for: .milliseconds(30))
+        let silence = try #require(w.overdue(answerTimeout: .milliseconds(20)))
+        #expect(silence >= .milliseconds(30))
+        w.heard()
+        #expect(w.overdue(answerTimeout: .milliseconds(20)) == nil, "hearing from the server resets the silence")
+    }
+}
