@@ -8,7 +8,8 @@ import WSClient
 /// turns what arrives into output.
 ///
 /// Promises: one connection at a time; lines go to stdout through ``LineRenderer`` only after
-/// the machine admitted them (no duplicate); `dropped`, events and notices go to stderr; `run()`
+/// the machine admitted them (no duplicate), one frame at a time (reading waits while stdout is
+/// behind); `dropped`, events and notices go to stderr; `run()`
 /// returns only the exit code the machine chose (1 or 2), or 0 when cancelled.
 final class ServerFollower: Sendable {
     let address: ServerAddress
@@ -96,7 +97,7 @@ final class ServerFollower: Sendable {
                 opened.store(true, ordering: .relaxed)
                 for try await message in inbound.messages(maxSize: Self.maxMessageBytes) {
                     watch.heard()
-                    if case .text(let text) = message { self.receive(Array(text.utf8), watch: watch) }
+                    if case .text(let text) = message { await self.receive(Array(text.utf8), watch: watch) }
                 }
             }
             guard let close else { return .closed(code: nil, reason: "") }
@@ -108,7 +109,7 @@ final class ServerFollower: Sendable {
     }
 
     /// Handles one envelope.
-    private func receive(_ bytes: [UInt8], watch: ConnectionWatch) {
+    private func receive(_ bytes: [UInt8], watch: ConnectionWatch) async {
         let message: ServerMessage
         do {
             message = try ServerMessage.decode(bytes)
@@ -123,7 +124,7 @@ final class ServerFollower: Sendable {
             var out: [UInt8] = []
             out.reserveCapacity(kept.count * 128)
             renderer.withLock { $0.render(kept, into: &out) }
-            output.out(out)
+            await output.out(out)
         case .hello(let hello):
             watch.greeted(heartbeatMillis: hello.heartbeatMillis ?? 15_000)
             let several = label != nil

@@ -22,6 +22,7 @@ public struct TailClient: Sendable {
             }
             let first = await group.next() ?? 0
             group.cancelAll()
+            await output.drain()
             return first
         }
     }
