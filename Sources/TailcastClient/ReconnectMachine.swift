@@ -14,6 +14,8 @@
 ///   exception is a refused `since` on a reconnect, which is reported and followed from now;
 /// - a lost connection is retried at once and then with a doubling delay (from `firstDelay` up
 ///   to `maxDelay`), for at most `retryFor` from the start or from the loss; past it, exit 1;
+///   a connection lost within `shortLived` of its `hello` keeps the delay growing, so a server
+///   that greets and hangs up at once is not asked again in a tight loop;
 /// - one notice per outage, not one per attempt.
 public struct ReconnectMachine: Sendable {
     public enum Action: Sendable, Equatable {
@@ -38,6 +40,8 @@ public struct ReconnectMachine: Sendable {
     public let retryFor: Duration
     public let firstDelay: Duration
     public let maxDelay: Duration
+    /// A connection that ends sooner than this after its `hello` does not reset the backoff.
+    public let shortLived: Duration = .seconds(1)
 
     public private(set) var cursor = ResumeCursor()
     /// This attempt got its `hello`.
@@ -49,6 +53,7 @@ public struct ReconnectMachine: Sendable {
     private var delay: Duration
     private var pendingError: ServerError?
     private var sentSince = false
+    private var greetedAt: ContinuousClock.Instant?
 
     public init(server: String, retryFor: Duration, firstDelay: Duration = .milliseconds(100),
                 maxDelay: Duration = .seconds(2), now: ContinuousClock.Instant) {
@@ -67,10 +72,10 @@ public struct ReconnectMachine: Sendable {
     }
 
     /// A `hello` arrived: the connection is up.
-    public mutating func hello(_ hello: ServerMessage.Hello) -> [Action] {
+    public mutating func hello(_ hello: ServerMessage.Hello, now: ContinuousClock.Instant) -> [Action] {
         greeted = true
+        greetedAt = now
         _ = cursor.greet(epochs: hello.epochs, seqs: hello.seqs)
-        delay = firstDelay
         defer {
             outageNoticed = false
             lost = false
@@ -118,6 +123,11 @@ public struct ReconnectMachine: Sendable {
             outageStart = now
             outageNoticed = false
             lost = true
+            if let greetedAt, greetedAt.duration(to: now) < shortLived {
+                let wait = delay
+                delay = min(delay * 2, maxDelay)
+                return [.notice(.connectionLost(reason: reason)), .wait(wait), connect()]
+            }
             delay = firstDelay
             return [.notice(.connectionLost(reason: reason)), connect()]
         }

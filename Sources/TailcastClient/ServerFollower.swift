@@ -129,7 +129,7 @@ final class ServerFollower: Sendable {
             watch.greeted(heartbeatMillis: hello.heartbeatMillis ?? 15_000)
             let several = label != nil
             renderer.withLock { $0.showSource = several || hello.sources.count > 1 }
-            for case .notice(let notice) in machine.withLock({ $0.hello(hello) }) {
+            for case .notice(let notice) in machine.withLock({ $0.hello(hello, now: .now) }) {
                 output.err(notice.text(server: label))
             }
         case .dropped(let dropped):

@@ -21,10 +21,27 @@ import Testing
         #expect(a == [.connect(since: [])])
     }
 
+    @Test func aServerThatHangsUpRightAfterHelloIsAskedAgainWithGrowingDelays() {
+        var m = machine()
+        _ = m.start(now: t0)
+        var t = t0
+        var waits: [Duration] = []
+        for _ in 0..<6 {
+            _ = m.hello(hello(["app": "e1"], ["app": 0]), now: t)
+            for a in m.ended(.closed(code: 1000, reason: ""), now: t + .milliseconds(10)) {
+                if case .wait(let d) = a { waits.append(d); t = t + d }
+            }
+        }
+        #expect(waits == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600), .seconds(2)])
+        _ = m.hello(hello(["app": "e1"], ["app": 0]), now: t)
+        let later = m.ended(.closed(code: 1001, reason: ""), now: t + .seconds(30))
+        #expect(!later.contains { if case .wait = $0 { true } else { false } }, "a connection that lasted reconnects at once")
+    }
+
     @Test func aLostConnectionReconnectsAtOnceWithSinceFromTheLastLineShown() {
         var m = machine()
         _ = m.start(now: t0)
-        let greeting = m.hello(hello(["app": "e1"], ["app": 40]))
+        let greeting = m.hello(hello(["app": "e1"], ["app": 40]), now: t0)
         #expect(greeting.isEmpty)
         let kept = m.admit([line("app", 41), line("app", 42)])
         #expect(kept.count == 2)
@@ -82,13 +99,13 @@ import Testing
     @Test func theRetryWindowStartsAgainAfterEachLoss() {
         var m = machine(retry: .seconds(1))
         _ = m.start(now: t0)
-        _ = m.hello(hello(["app": "e1"], ["app": 0]))
+        _ = m.hello(hello(["app": "e1"], ["app": 0]), now: t0)
         let later = t0 + .seconds(60)
         _ = m.ended(.closed(code: nil, reason: "reset"), now: later)
         let a = m.ended(.failed(reason: "connection refused"), now: later + .milliseconds(10))
         #expect(!a.contains { if case .exit = $0 { true } else { false } })
         #expect(!a.contains { if case .notice = $0 { true } else { false } }, "the loss was already reported")
-        let again = m.hello(hello(["app": "e1"], ["app": 0]))
+        let again = m.hello(hello(["app": "e1"], ["app": 0]), now: t0)
         #expect(again == [.notice(.reconnected)])
     }
 
@@ -121,7 +138,7 @@ import Testing
     @Test func aRefusedSinceOnAReconnectIsReportedAndFollowedFromNow() {
         var m = machine()
         _ = m.start(now: t0)
-        _ = m.hello(hello(["app": "e1"], ["app": 5]))
+        _ = m.hello(hello(["app": "e1"], ["app": 5]), now: t0)
         _ = m.ended(.closed(code: 1001, reason: ""), now: t0)
         m.serverError(ServerError(code: "bad_query", param: "since", message: "since names \"app\", which is not a selected source"))
         let a = m.ended(.closed(code: 1008, reason: "bad query"), now: t0)
@@ -140,10 +157,10 @@ import Testing
     @Test func duplicatesAcrossAReconnectAreLeftOut() {
         var m = machine()
         _ = m.start(now: t0)
-        _ = m.hello(hello(["app": "e1"], ["app": 0]))
+        _ = m.hello(hello(["app": "e1"], ["app": 0]), now: t0)
         _ = m.admit([line("app", 1), line("app", 2)])
         _ = m.ended(.closed(code: nil, reason: ""), now: t0)
-        _ = m.hello(hello(["app": "e1"], ["app": 4]))
+        _ = m.hello(hello(["app": "e1"], ["app": 4]), now: t0)
         let kept = m.admit([line("app", 2), line("app", 3), line("app", 4)])
         #expect(kept.map(\.seq) == [3, 4])
     }
@@ -151,11 +168,11 @@ import Testing
     @Test func aServerRestartedWithoutStateStartsTheSourceAgain() {
         var m = machine()
         _ = m.start(now: t0)
-        _ = m.hello(hello(["app": "e1"], ["app": 0]))
+        _ = m.hello(hello(["app": "e1"], ["app": 0]), now: t0)
         _ = m.admit([line("app", 1), line("app", 2)])
         let a = m.ended(.closed(code: 1001, reason: ""), now: t0)
         #expect(a.last == .connect(since: [ResumePoint(source: "app", seq: 2, epoch: "e1")]))
-        _ = m.hello(hello(["app": "e2"], ["app": 1]))
+        _ = m.hello(hello(["app": "e2"], ["app": 1]), now: t0)
         let kept = m.admit([line("app", 1)])
         #expect(kept.map(\.seq) == [1])
     }
