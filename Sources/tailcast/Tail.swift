@@ -146,8 +146,15 @@ struct Tail: AsyncParsableCommand {
     private func resolvedToken(_ environment: [String: String]) throws -> String? {
         if let token { return token }
         if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+            // A token is short: read at most 4 KiB, so a wrong path (/dev/zero) cannot hang us.
+            guard let handle = FileHandle(forReadingAtPath: tokenFile),
+                  let data = try? handle.read(upToCount: 4097) else {
                 printError("tailcast tail: --token-file \(tokenFile) cannot be read (missing, or permissions?)")
+                throw ExitCode(2)
+            }
+            try? handle.close()
+            guard data.count <= 4096, let text = String(data: data, encoding: .utf8) else {
+                printError("tailcast tail: --token-file \(tokenFile) must hold one token of at most 4096 bytes (UTF-8)")
                 throw ExitCode(2)
             }
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)

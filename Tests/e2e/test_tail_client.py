@@ -346,3 +346,12 @@ def test_file_events_go_to_stderr_never_to_stdout(tailcast, workdir: Path, tails
     p.wait_out(lambda o: "after truncation" in o, what="the line after the truncation")
     wait_for(lambda: "app: truncated" in p.err, 10, "the truncated event on stderr")
     assert p.out_lines() == ["after truncation"]
+
+
+def test_a_token_file_that_is_not_a_token_is_refused_at_once(workdir: Path, tails):
+    big = workdir / "big"
+    big.write_text("x" * 5000)
+    for path in (str(big), "/dev/zero", str(workdir / "missing")):
+        p = tails(["--token-file", path, f"http://127.0.0.1:{find_free_port()}"])
+        assert p.wait_exit(timeout=10) == 2
+        assert "--token-file" in p.err, p.err
