@@ -8,9 +8,9 @@ import WSClient
 /// turns what arrives into output.
 ///
 /// Promises: one connection at a time; lines go to stdout through ``LineRenderer`` only after
-/// the machine admitted them (no duplicate), one frame at a time (reading waits while stdout is
-/// behind); `dropped`, events and notices go to stderr; `run()`
-/// returns only the exit code the machine chose (1 or 2), or 0 when cancelled.
+/// the machine admitted them (no duplicate), one frame at a time (reading waits while stdout
+/// is behind); `dropped`, events and notices go to stderr; `run()` returns only the exit code
+/// the machine chose (1 or 2), or 0 when cancelled.
 final class ServerFollower: Sendable {
     let address: ServerAddress
     let options: TailOptions
@@ -68,9 +68,11 @@ final class ServerFollower: Sendable {
             group.addTask { await self.attempt(since: since, watch: watch) }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(200))
-                    if let silence = watch.overdue(answerTimeout: Self.answerTimeout) {
+                    switch watch.verdict(answerTimeout: Self.answerTimeout) {
+                    case .overdue(let silence):
                         return .closed(code: nil, reason: "no answer from the server for \(Notice.seconds(silence))")
+                    case .wait(let left):
+                        try? await Task.sleep(for: left)
                     }
                 }
                 return nil
