@@ -63,12 +63,22 @@ let package = Package(
             ],
             resources: [.copy("Resources")]
         ),
+        .target(
+            name: "TailcastClient",
+            dependencies: [
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "tailcast",
             dependencies: [
                 "TailcastCore",
                 "CLinux",
                 "TailcastServer",
+                "TailcastClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,6 +100,10 @@ let package = Package(
         .testTarget(
             name: "TailcastCoreTests",
             dependencies: ["TailcastCore"]
+        ),
+        .testTarget(
+            name: "TailcastClientTests",
+            dependencies: ["TailcastClient"]
         ),
         .testTarget(
             name: "TailcastServerTests",

@@ -20,7 +20,7 @@ find "$root/usr/lib/tailcast" -type d -exec chmod 0755 {} + ; find "$root/usr/li
 ln -s ../lib/tailcast/tailcast "$root/usr/bin/tailcast"
 install -m 0644 packaging/tailcast.toml "$root/etc/tailcast/tailcast.toml"
 install -m 0644 packaging/tailcast.service "$root/lib/systemd/system/tailcast.service"
-install -m 0644 README.md docs/protocol.md docs/configuration.md "$root/usr/share/doc/tailcast/"
+install -m 0644 README.md docs/protocol.md docs/configuration.md docs/tail.md "$root/usr/share/doc/tailcast/"
 cat > "$root/usr/share/doc/tailcast/copyright" <<COPY
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: tailcast
@@ -44,11 +44,13 @@ printf 'tailcast (%s) unstable; urgency=medium\n\n  * Initial package.\n\n -- ta
   "$BIN" --help | sed 's/\\/\\\\/g; s/^\./\\\&./'
   echo
   "$BIN" serve --help | sed 's/\\/\\\\/g; s/^\./\\\&./'
+  echo
+  "$BIN" tail --help | sed 's/\\/\\\\/g; s/^\./\\\&./'
   echo ".fi"
   echo ".SH FILES"
   echo "/etc/tailcast/tailcast.toml"
   echo ".SH SEE ALSO"
-  echo "/usr/share/doc/tailcast/configuration.md, /usr/share/doc/tailcast/protocol.md"
+  echo "/usr/share/doc/tailcast/configuration.md, /usr/share/doc/tailcast/protocol.md, /usr/share/doc/tailcast/tail.md"
 } | gzip -9n > "$root/usr/share/man/man1/tailcast.1.gz"
 echo "/etc/tailcast/tailcast.toml" > "$root/DEBIAN/conffiles"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)

@@ -10,20 +10,29 @@ struct TailcastCommand: AsyncParsableCommand {
         commandName: "tailcast",
         abstract: "Live log tailing over WebSocket: follow files like tail -F, filter like grep, watch in a browser.",
         discussion: """
-            Examples:
-              tailcast --file syslog=/var/log/syslog
+            Start here:
+              serve          run the server (the default command)
+                             tailcast --file syslog=/var/log/syslog
+              check-config   check a config file, each problem with its line number
+                             tailcast check-config /etc/tailcast/tailcast.toml
+              tail           follow a server from a terminal, like tail -F | grep --color
+                             tailcast tail -i error
+
+            More examples:
               tailcast --journal journal --file app=/var/log/app.log
               tailcast --config /etc/tailcast/tailcast.toml --listen 0.0.0.0:8080
-                (off loopback a token is required: [auth] tokens_file in the config, clients send
-                 Authorization: Bearer TOKEN or ?token=TOKEN; or allow_anonymous = true in [server])
-              tailcast check-config /etc/tailcast/tailcast.toml
+                (off loopback a token is required: [auth] tokens_file in the config;
+                 clients send Authorization: Bearer TOKEN or ?token=TOKEN;
+                 or allow_anonymous = true in [server])
+              tailcast tail --json -n 100 http://web-1:8080 http://web-2:8080 | jq -r .text
               curl -fsS http://127.0.0.1:8080/healthz
               python3 -m websockets 'ws://127.0.0.1:8080/ws?q=error&i'
 
             Without --config, tailcast reads ./etc/tailcast.toml if present, else /etc/tailcast/tailcast.toml.
+            See 'tailcast help tail' for the terminal client.
             """,
         version: "tailcast \(EnvelopeWriter.serverName.split(separator: "/").last ?? "0")",
-        subcommands: [Serve.self, CheckConfig.self],
+        subcommands: [Serve.self, CheckConfig.self, Tail.self],
         defaultSubcommand: Serve.self
     )
 }

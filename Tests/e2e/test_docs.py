@@ -23,6 +23,9 @@ How an example runs:
   `data: ` line) is compared by shape, and epochs in `SRC:SEQ:EPOCH` positions are ignored.
 - A `tailcast ... --listen` example that serves is started, must answer /healthz, and must
   exit 0 on SIGTERM.
+- A `tailcast tail` example follows the test server (TAILCAST_URL); unless `echo $?` comes
+  next (it ends by itself), it runs until it has printed as many lines as the doc shows, then
+  gets SIGINT and must exit 0.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +58,8 @@ SKIP_RULES: list[tuple[str, bool, str]] = [
     (r"Authorization:|[?&]token=", False, "needs a server with [auth] and a tokens file"),
     (r"--journal|source=journal|journalctl", False, "needs a systemd journal"),
     (r"[?&]follow\b", False, "streams until stopped; Tests/e2e/test_api_lines.py runs follow answers"),
+    (r"--token-file|TAILCAST_TOKEN", False, "needs a server with [auth] and a tokens file"),
+    (r"tailcast tail\b.*http://\S+\s.*http://", False, "follows two servers; test_tail_client.py merges two"),
 ]
 # A usage synopsis, not an example: placeholders in upper case or optional parts in brackets.
 SYNOPSIS = re.compile(r"\[[a-z-]+\]|\[--|\b(FILE|NAME|PATH|HOST|PORT|LEVEL)\b|\(also:")
@@ -389,6 +395,50 @@ def _serve(cmd: str, scratch: Path, env: dict) -> None:
             proc.wait()
 
 
+def _handles_sigint(pid: int) -> bool:
+    """Whether the process ignores or catches SIGINT (/proc/PID/status SigIgn, SigCgt)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    masks = dict(l.split(":\t", 1) for l in status.splitlines() if l.startswith(("SigIgn", "SigCgt")))
+    return any(int(m.strip(), 16) & (1 << (signal.SIGINT - 1)) for m in masks.values())
+
+
+def _follow(cmd: str, lines: int, scratch: Path, env: dict) -> tuple[int, str]:
+    """Runs a following `tailcast tail` until it printed `lines` lines (or STEP_TIMEOUT), then
+    sends SIGINT; returns (exit code, what it printed on stdout and stderr)."""
+    proc = subprocess.Popen(["bash", "-c", "exec " + cmd], cwd=scratch, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    got = bytearray()
+    os.set_blocking(proc.stdout.fileno(), False)
+    deadline = time.monotonic() + STEP_TIMEOUT
+
+    def read() -> bool:
+        try:
+            chunk = proc.stdout.read()
+        except BlockingIOError:
+            chunk = None
+        if chunk:
+            got.extend(chunk)
+        return got.count(b"\n") >= lines or proc.poll() is not None
+
+    try:
+        # SIGINT only once the client handles it (as a user's Ctrl-C would find it).
+        while not (read() and _handles_sigint(proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=10)
+        os.set_blocking(proc.stdout.fileno(), True)
+        got.extend(proc.stdout.read() or b"")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return code, got.decode(errors="replace")
+
+
 def _busy_config(path: Path, port: int, scratch: Path) -> None:
     log = scratch / "busy.log"
     _write_lines(log, ["x"])
@@ -447,6 +497,27 @@ def run_example(ex: Example, doc_servers: DocServers, scratch: Path) -> None:
         for a, b in subst.items():
             cmd = cmd.replace(a, b)
             output = [l.replace(a, b) for l in output]
+
+        if cmd.startswith("tailcast tail"):
+            srv = doc_servers.get(_profile(ex, step))
+            step_env = dict(env, TAILCAST_URL=f"http://127.0.0.1:{srv.port}")
+            output = [l.replace(DOC_PORT, f"127.0.0.1:{srv.port}") for l in output]
+            index = ex.steps.index(step)
+            ends = index + 1 < len(ex.steps) and ex.steps[index + 1].cmd == "echo $?"
+            if not ends:
+                code, printed = _follow(cmd, len([l for l in output if l.strip()]), scratch, step_env)
+                assert code == 0, f"{where}: exited {code} on SIGINT; printed:\n{printed}"
+                problems = compare_output(cmd, output, printed)
+                assert not problems, f"{where}:\n" + "\n".join(problems)
+                last_code, last_cmd, checked = code, cmd, True
+                continue
+            res = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], cwd=scratch, env=step_env,
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, timeout=STEP_TIMEOUT)
+            last_code, last_cmd, checked = res.returncode, cmd, False
+            problems = compare_output(cmd, output, res.stdout)
+            assert not problems, f"{where}:\n" + "\n".join(problems)
+            continue
 
         res = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], cwd=scratch, env=env,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
