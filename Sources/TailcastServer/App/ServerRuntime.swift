@@ -18,6 +18,8 @@ public struct ServerRuntime: Sendable {
     public let metrics: PipelineMetrics
     public let registry: PrometheusCollectorRegistry
     public let hub: ConnectionHub
+    /// Heartbeats and write deadlines of every WebSocket, on one timer.
+    let watchdog = ConnectionWatchdog()
     public let writer = EnvelopeWriter()
     public let parser: QueryParser
     public let logger: Logger

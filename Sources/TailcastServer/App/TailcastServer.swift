@@ -123,7 +123,8 @@ public struct TailcastServer: Sendable {
             router: router,
             server: serverBuilder,
             configuration: .init(address: .hostname(server.host, port: server.port), serverName: "tailcast"),
-            services: [supervisor],
+            services: [supervisor, ConnectionWatchdogService(watchdog: runtime.watchdog, settings: server,
+                                                             metrics: runtime.metrics, logger: runtime.logger)],
             onServerRunning: onServerRunning,
             logger: runtime.logger
         )

@@ -6,8 +6,9 @@ import NIOCore
 import NIOWebSocket
 import TailcastCore
 
-/// One WebSocket client: an inbound task that reads client messages, a sender task that is the
-/// connection's only data writer, and a ticker for heartbeats and the write deadline.
+/// One WebSocket client: an inbound task that reads client messages and a sender task that is
+/// the connection's only data writer; the server's ``ConnectionWatchdog`` rings it for
+/// heartbeats and closes it when a write passes the deadline.
 ///
 /// Promises: nothing is read from a ring before the query is accepted; a rejected query gets
 /// an `error` envelope and close 1008; at most one frame is in flight, so what the connection
@@ -57,10 +58,10 @@ struct Connection {
         let tally = ConnectionTally()
         let started = ConnectionClock.now()
         let parameters = self.parameters
-        let channel = self.channel
-        let settings = self.settings
-        let metrics = runtime.metrics
         let logger = self.logger
+        // Heartbeats and the write deadline are the server-wide watchdog's: no ticker task here.
+        runtime.watchdog.watch(inbox, clock: clock, channel: channel)
+        defer { runtime.watchdog.forget(inbox) }
         let inboundError = await withTaskGroup(of: (any Error)?.self) { group -> (any Error)? in
             group.addTask {
                 do {
@@ -84,22 +85,6 @@ struct Connection {
             group.addTask { [runtime, authorization] in
                 var sender = Sender(runtime: runtime, inbox: inbox, clock: clock, tally: tally, outbound: outbound, logger: logger)
                 await sender.run(parameters: parameters, authorization: authorization)
-                return nil
-            }
-            group.addTask {
-                let tick = Int64(max(50, min(settings.heartbeatMillis, settings.writeTimeoutMillis) / 4)) * 1_000_000
-                let heartbeat = Int64(settings.heartbeatMillis) * 1_000_000
-                let writeTimeout = Int64(settings.writeTimeoutMillis) * 1_000_000
-                while !Task.isCancelled {
-                    try? await Task.sleep(nanoseconds: UInt64(tick))
-                    if clock.writeWaitNanos >= writeTimeout {
-                        metrics.writeTimeouts.increment()
-                        logger.notice("closing a client that accepted nothing for write_timeout_ms")
-                        channel.close(promise: nil)
-                        return nil
-                    }
-                    if clock.idleNanos >= heartbeat - tick / 2 { inbox.doorbell.ring() }
-                }
                 return nil
             }
             let first = await group.next() ?? nil
