@@ -45,9 +45,10 @@ public struct LineBlockBuilder {
         var micros = ts.microseconds % 1_000_000
         if micros < 0 { micros += 1_000_000; second -= 1 }
         if second != stampSecond || tsFragment.isEmpty {
-            tsFragment = Array(#","ts":""#.utf8)
+            tsFragment.removeAll(keepingCapacity: true)
+            Self.append(#","ts":""#, to: &tsFragment)
             tsFragment.append(contentsOf: ts.rfc3339Bytes)
-            tsFragment.append(contentsOf: Array(#"","text":""#.utf8))
+            Self.append(#"","text":""#, to: &tsFragment)
             stampSecond = second
             return
         }
@@ -115,19 +116,13 @@ public struct LineBlockBuilder {
                                        fieldsJSON: [UInt8], fields: [UInt8]) {
         stamp(ts)
         let verdict = UTF8Repair.classify(message)
-        var bytes = message
         if verdict == .invalid {
             scratch.removeAll(keepingCapacity: true)
             UTF8Repair.repair(message, into: &scratch)
-        }
-        let repaired = scratch
-        let run = { (self: inout LineBlockBuilder, body: UnsafeRawBufferPointer) in
-            self.appendValid(body, ascii: verdict == .ascii, truncated: false, file: nil)
-        }
-        if verdict == .invalid {
-            repaired.withUnsafeBytes { bytes = $0; run(&self, bytes) }
+            let repaired = scratch
+            repaired.withUnsafeBytes { appendValid($0, ascii: false, truncated: false, file: nil) }
         } else {
-            run(&self, bytes)
+            appendValid(message, ascii: verdict == .ascii, truncated: false, file: nil)
         }
         // Re-open the fragment's closing "}," to add the fields object.
         json.removeLast(2)
@@ -142,6 +137,10 @@ public struct LineBlockBuilder {
         meta.append(contentsOf: fields)
         r.metaLength = UInt32(fields.count)
         records[records.count - 1] = r
+    }
+
+    private static func append(_ s: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     private static let fieldsFragment: [UInt8] = Array(#","fields":"#.utf8)
@@ -160,7 +159,7 @@ public struct LineBlockBuilder {
         text.reserveCapacity(block.text.count)
         json.reserveCapacity(block.json.count)
         firstSeq = nextSeq
-        tsFragment = []
+        tsFragment.removeAll(keepingCapacity: true)
         return block
     }
 }

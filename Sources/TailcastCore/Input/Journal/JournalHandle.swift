@@ -94,9 +94,10 @@ final class JournalHandle {
         var length = 0
         while sd_journal_enumerate_available_data(handle, &data, &length) > 0 {
             guard let data else { continue }
-            let all = UnsafeRawBufferPointer(start: data, count: length)
-            guard let eq = all.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            body(UnsafeRawBufferPointer(rebasing: all[0..<eq]), UnsafeRawBufferPointer(rebasing: all[(eq + 1)...]))
+            guard let eqp = memchr(data, Int32(UInt8(ascii: "=")), length) else { continue }
+            let eq = UnsafeRawPointer(eqp) - data
+            body(UnsafeRawBufferPointer(start: data, count: eq),
+                 UnsafeRawBufferPointer(start: data + eq + 1, count: length - eq - 1))
         }
     }
 
