@@ -474,7 +474,7 @@ extension Subscription {
             }
             guard let job = rb.job else {
                 let wake = readBackWake
-                rb.job = service.readBack(from: rb.from, until: rb.until, wake: { wake.ring() })
+                rb.job = rb.start(on: service, wake: { wake.ring() })
                 continue
             }
             if let item = job.take() {
