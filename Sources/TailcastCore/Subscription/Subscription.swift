@@ -492,6 +492,12 @@ extension Subscription {
                 continue
             }
             guard job.isDone else { return .waiting }
+            if rb.from < rb.until {
+                // The read-back ended early (this reader was slow): go on where it stopped.
+                rb.job = nil
+                rb.fromRealtime = nil
+                continue
+            }
             // The ring may have moved past `until` meanwhile: read that part back too.
             let first = source.ring.bounds.first
             if rb.until < first {

@@ -10,7 +10,8 @@ import Synchronization
 ///   fed by the journal thread.
 /// - Each read-back runs on a thread of its own with its own journal handle (never on the
 ///   cooperative pool or an event loop); at most ``maxRunning`` run at once per source, later
-///   ones wait their turn. Each hands at most ``handOffBlocks`` blocks of at most
+///   ones wait their turn. A read-back whose reader stalls ends after ``idleSeconds`` without
+///   taking anything, so stalled readers cannot hold every slot. Each hands at most ``handOffBlocks`` blocks of at most
 ///   ``blockLines`` lines (``blockBytes`` bytes) to its reader before it waits for the reader.
 /// - Lines are rendered by the same ``JournalEntryRenderer`` as live ones: same fragments.
 /// - Entries that cannot be read back (vacuumed, never indexed) are reported as one `gone`
@@ -20,6 +21,8 @@ public final class JournalReadBack: Sendable {
     public static let blockLines = 1024
     public static let blockBytes = 1 << 20
     public static let handOffBlocks = 4
+    /// A read-back whose reader takes nothing for this long ends early (see ``JournalReadBackChannel``).
+    public static let idleSeconds = 10
 
     private let source: String
     private let settings: JournalSourceSettings
@@ -186,9 +189,13 @@ final class JournalReadBackChannel: @unchecked Sendable {
         return item
     }
 
-    /// Hands one item over, waiting while the hand-off is full; `false` when cancelled.
+    /// Hands one item over, waiting while the hand-off is full; `false` when cancelled, or
+    /// when the reader took nothing for ``JournalReadBack/idleSeconds`` (the read-back then
+    /// ends early, freeing its thread; the reader starts a new one where it stopped).
     func put(_ item: JournalReadBackItem) -> Bool {
-        if case .lines = item { space.wait() }
+        if case .lines = item, space.wait(timeout: .now() + .seconds(JournalReadBack.idleSeconds)) == .timedOut {
+            return false
+        }
         let ok = state.withLock { s -> Bool in
             if s.cancelled { return false }
             s.items.append(item)
