@@ -107,3 +107,40 @@ def test_since_older_than_the_journal_gets_an_exact_evicted_range(tailcast, work
     assert c.msgs.index(dropped[0]) < next(i for i, m in enumerate(c.msgs) if m["type"] == "lines")
     assert c.seqs() == list(range(501, 1001))
     assert c.texts() == [e["MESSAGE"] for e in second]
+
+
+def test_read_back_of_many_blocks_with_a_journal_filter(tailcast, workdir, remote):
+    """5 000 entries, a ring of 100: the read-back spans more blocks than its hand-off holds;
+    two clients read back at once, one with a journal filter that the read-back lines pass
+    through like live ones."""
+    total = 5000
+    jdir = workdir / "journal"
+    jdir.mkdir()
+    base = (int(time.time()) - 3600) * 1_000_000
+    entries = _entries(0, total, base)
+    for i, e in enumerate(entries):
+        e["_SYSTEMD_UNIT"] = "demo.service" if i % 3 == 0 else "other.service"
+    journal_remote_write(jdir / "remote.journal", entries)
+    srv = tailcast(sources=[{"name": "journal", "kind": "journald", "directory": str(jdir),
+                             "initial_lines": 10_000, "ring_lines": RING}])
+    srv.wait_seq("journal", total, 20.0)
+    demo = [(i + 1, e["MESSAGE"]) for i, e in enumerate(entries) if i % 3 == 0 and i + 1 > 100]
+
+    async def body():
+        probe = await ws_open(srv, {"n": 1})
+        epoch = probe.hello["epochs"]["journal"]
+        await probe.close()
+        everything = await ws_open(srv, f"since=journal:0:{epoch}")
+        filtered = await ws_open(srv, f"since=journal:100:{epoch}&unit=demo.service")
+        await everything.until(lambda x: len(x.lines) >= total, 30.0, "every entry")
+        await filtered.until(lambda x: len(x.lines) >= len(demo), 30.0, "the demo.service entries")
+        await everything.quiet(0.2)
+        for c in (everything, filtered):
+            await c.close()
+        return everything, filtered
+
+    everything, filtered = run(body())
+    assert _dropped(everything) == [] and _dropped(filtered) == []
+    assert everything.seqs() == list(range(1, total + 1))
+    assert everything.texts() == [e["MESSAGE"] for e in entries]
+    assert list(zip(filtered.seqs(), filtered.texts())) == demo
