@@ -30,7 +30,7 @@ public final class JournalReadBack: Sendable {
     private struct State {
         var index = JournalSeqIndex()
         var running = 0
-        var waiting: [JournalReadBackChannel] = []
+        var waiting: [(JournalReadBackChannel, JournalReadBackWorker)] = []
         var live: [ObjectIdentifier: JournalReadBackChannel] = [:]
         var stopped = false
     }
@@ -64,12 +64,17 @@ public final class JournalReadBack: Sendable {
 
     /// Cancels every read-back and refuses new ones (the source stops).
     func cancelAll() {
-        let all = state.withLock { s -> [JournalReadBackChannel] in
+        let (running, waiting) = state.withLock { s -> ([JournalReadBackChannel], [JournalReadBackChannel]) in
             s.stopped = true
+            let waiting = s.waiting.map(\.0)
+            for c in waiting { s.live.removeValue(forKey: ObjectIdentifier(c)) }
             s.waiting.removeAll()
-            return Array(s.live.values)
+            return (Array(s.live.values), waiting)
         }
-        for c in all { c.cancel() }
+        // A reader whose read-back ends this way starts a new one, which reports the rest as
+        // gone (the source is stopped).
+        for c in running { c.cancel() }
+        for c in waiting { c.finish() }
     }
 
     // MARK: the readers' side
@@ -92,7 +97,6 @@ public final class JournalReadBack: Sendable {
                        wake: @escaping @Sendable () -> Void) -> JournalReadBackJob {
         let channel = JournalReadBackChannel(wake: wake)
         let worker = JournalReadBackWorker(source: source, settings: settings, origin: origin, until: until)
-        channel.worker = worker
         let runNow = state.withLock { s -> Bool? in
             if s.stopped { return nil }
             s.live[ObjectIdentifier(channel)] = channel
@@ -100,23 +104,23 @@ public final class JournalReadBack: Sendable {
                 s.running += 1
                 return true
             }
-            s.waiting.append(channel)
+            s.waiting.append((channel, worker))
             return false
         }
         switch runNow {
         case nil: channel.finish(gone: origin.firstSeq < until ? origin.firstSeq...(until - 1) : nil)
-        case true?: launch(channel)
+        case true?: launch(channel, worker)
         case false?: break
         }
         return JournalReadBackJob(channel)
     }
 
-    private func launch(_ channel: JournalReadBackChannel) {
+    private func launch(_ channel: JournalReadBackChannel, _ worker: JournalReadBackWorker) {
         let samples = state.withLock { $0.index.samples }
         let logger = self.logger
         let thread = Thread { [self] in
-            channel.worker?.run(channel: channel, samples: samples, logger: logger)
-            let next = state.withLock { s -> JournalReadBackChannel? in
+            worker.run(channel: channel, samples: samples, logger: logger)
+            let next = state.withLock { s -> (JournalReadBackChannel, JournalReadBackWorker)? in
                 s.live.removeValue(forKey: ObjectIdentifier(channel))
                 if s.waiting.isEmpty {
                     s.running -= 1
@@ -124,7 +128,7 @@ public final class JournalReadBack: Sendable {
                 }
                 return s.waiting.removeFirst()
             }
-            if let next { launch(next) }
+            if let next { launch(next.0, next.1) }
         }
         thread.name = "tailcast-readback"
         thread.start()
@@ -155,9 +159,7 @@ public final class JournalReadBackJob: Sendable {
 }
 
 /// The bounded hand-off between a read-back thread and its reader.
-final class JournalReadBackChannel: @unchecked Sendable {
-    // `worker` is set once before the thread starts and read only by that thread.
-    var worker: JournalReadBackWorker?
+final class JournalReadBackChannel: Sendable {
     private struct State {
         var items: [JournalReadBackItem] = []
         var head = 0

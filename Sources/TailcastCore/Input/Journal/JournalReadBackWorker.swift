@@ -7,7 +7,7 @@ import Logging
 /// Promises: checks each sample it passes (the entry must still be the sampled one); when the
 /// journal no longer matches the numbering there, or ends early, the rest is `gone`, never
 /// misnumbered past that point. Stops at once when its channel is cancelled.
-struct JournalReadBackWorker {
+struct JournalReadBackWorker: Sendable {
     enum Origin: Sendable {
         case seq(UInt64)
         case realtime(UInt64)
