@@ -26,8 +26,15 @@ PY
 fi
 
 now() { date +%s%N; }
+# CPU seconds (user + system) of a finished child, from bash's `time`.
+TIMEFORMAT='%U %S'
+cpu_of() { { time "$@" > /dev/null; } 2>&1 | awk '{printf "%.3f", $1 + $2}'; }
 t0=$(now); count=$(journalctl --directory "$DIR" -o cat | wc -l); t1=$(now)
 jsecs=$(echo "scale=3; ($t1 - $t0) / 1000000000" | bc)
+jcpu=$(cpu_of journalctl --directory "$DIR" -o cat)
+# What tailcast does at start: the last ENTRIES entries (seek to the tail, step back).
+ncpu=$(cpu_of journalctl --directory "$DIR" -o cat -n "$ENTRIES")
+tick=$(getconf CLK_TCK)
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cfg=$(mktemp /tmp/tailcast-journal-bench.XXXXXX.toml)
@@ -52,10 +59,14 @@ for _ in $(seq 1 6000); do
   sleep 0.02
 done
 t1=$(now)
+# utime + stime of the server so far (start-up, load, and the idle polling: a few ms).
+tcpu=$(awk -v t="$tick" '{printf "%.3f", ($14 + $15) / t}' "/proc/$pid/stat")
 kill "$pid"; wait "$pid" 2>/dev/null || true
 rm -f "$cfg"
 tsecs=$(echo "scale=3; ($t1 - $t0) / 1000000000" | bc)
-echo "| reader | entries | seconds | entries/s |"
-echo "|---|---:|---:|---:|"
-echo "| journalctl --directory DIR -o cat \| wc -l | $count | $jsecs | $(echo "$count / $jsecs" | bc) |"
-echo "| tailcast (journald source, start to last entry in the ring) | $seq | $tsecs | $(echo "$seq / $tsecs" | bc) |"
+echo "| reader | entries | wall seconds | CPU seconds | entries per CPU second |"
+echo "|---|---:|---:|---:|---:|"
+echo "| journalctl --directory DIR -o cat > /dev/null | $count | $jsecs | $jcpu | $(echo "$count / $jcpu" | bc) |"
+echo "| journalctl --directory DIR -o cat -n $ENTRIES > /dev/null | $count | | $ncpu | $(echo "$count / $ncpu" | bc) |"
+echo "| tailcast (journald source, start to last entry in the ring) | $seq | $tsecs | $tcpu | $(echo "$seq / $tcpu" | bc) |"
+echo "CPU ratio tailcast / journalctl -o cat: $(echo "scale=2; $tcpu / $jcpu" | bc)"

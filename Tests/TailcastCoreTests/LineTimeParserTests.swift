@@ -156,6 +156,6 @@ private func logTs(_ line: String, offset: Int64 = 0, now: Timestamp = readTime)
         }
         #expect(frag(0).hasSuffix(#""text":"2026-12-03T01:00:00Z not parsed","log_ts":"2026-12-03T11:59:59.000001Z","fields":{"unit":"x"}},"#))
         #expect(!frag(1).contains("log_ts"))
-        #expect(JournalLoop.microseconds(UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
+        #expect(JournalEntryRenderer.microseconds(UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
     }
 }

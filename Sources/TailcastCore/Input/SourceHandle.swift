@@ -20,6 +20,7 @@ public final class SourceHandle: Sendable {
     public let ring: LineRing
     public let metrics: PipelineMetrics.PerSource
     private let stateBox: Mutex<SourceState>
+    private let readBackBox = Mutex<JournalReadBack?>(nil)
 
     public init(name: String, kind: SourceKind, path: String?, epoch: String, ring: LineRing,
                 metrics: PipelineMetrics.PerSource) {
@@ -33,6 +34,15 @@ public final class SourceHandle: Sendable {
         metrics.up.record(0)
         metrics.ringMaxLines.record(ring.maxLines)
         metrics.ringMaxBytes.record(ring.maxBytes)
+    }
+
+    /// A journal source's read-back of entries that left the ring (nil for files, and until
+    /// the journal thread is made).
+    public var journalReadBack: JournalReadBack? { readBackBox.withLock { $0 } }
+
+    /// Attaches the journal source's read-back (done by ``JournalThread``).
+    public func attach(_ readBack: JournalReadBack) {
+        readBackBox.withLock { $0 = readBack }
     }
 
     /// The current state.

@@ -151,12 +151,11 @@ public final class LineBlock: Sendable {
 public enum JournalFields {
     /// Appends one field.
     public static func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        let k = UInt16(min(key.count, Int(UInt16.max)))
-        out.append(UInt8(k & 0xFF)); out.append(UInt8(k >> 8))
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[0..<Int(k)]))
-        let v = UInt32(value.count)
-        out.append(UInt8(v & 0xFF)); out.append(UInt8((v >> 8) & 0xFF))
-        out.append(UInt8((v >> 16) & 0xFF)); out.append(UInt8(v >> 24))
+        let k = min(key.count, Int(UInt16.max))
+        let v = value.count
+        withUnsafeBytes(of: UInt16(k).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[0..<k]))
+        withUnsafeBytes(of: UInt32(v).littleEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: value)
     }
 

@@ -55,9 +55,10 @@ public struct LineBlockBuilder {
         var micros = ts.microseconds % 1_000_000
         if micros < 0 { micros += 1_000_000; second -= 1 }
         if second != stampSecond || tsFragment.isEmpty {
-            tsFragment = Array(#","ts":""#.utf8)
+            tsFragment.removeAll(keepingCapacity: true)
+            Self.append(#","ts":""#, to: &tsFragment)
             tsFragment.append(contentsOf: ts.rfc3339Bytes)
-            tsFragment.append(contentsOf: Array(#"","text":""#.utf8))
+            Self.append(#"","text":""#, to: &tsFragment)
             stampSecond = second
             return
         }
@@ -159,19 +160,13 @@ public struct LineBlockBuilder {
                                        fieldsJSON: [UInt8], fields: [UInt8], sourceTime: Timestamp? = nil) {
         stamp(ts)
         let verdict = UTF8Repair.classify(message)
-        var bytes = message
         if verdict == .invalid {
             scratch.removeAll(keepingCapacity: true)
             UTF8Repair.repair(message, into: &scratch)
-        }
-        let repaired = scratch
-        let run = { (self: inout LineBlockBuilder, body: UnsafeRawBufferPointer) in
-            self.appendValid(body, ascii: verdict == .ascii, truncated: false, file: nil, logTime: .given(sourceTime))
-        }
-        if verdict == .invalid {
-            repaired.withUnsafeBytes { bytes = $0; run(&self, bytes) }
+            let repaired = scratch
+            repaired.withUnsafeBytes { appendValid($0, ascii: false, truncated: false, file: nil, logTime: .given(sourceTime)) }
         } else {
-            run(&self, bytes)
+            appendValid(message, ascii: verdict == .ascii, truncated: false, file: nil, logTime: .given(sourceTime))
         }
         // Re-open the fragment's closing "}," to add the fields object.
         json.removeLast(2)
@@ -191,6 +186,10 @@ public struct LineBlockBuilder {
     /// `array` itself when its spare capacity is small, else a copy with no spare capacity.
     static func trimmed<T>(_ array: [T]) -> [T] {
         array.capacity - array.count <= max(64, array.count / 16) ? array : Array(array[...])
+    }
+
+    private static func append(_ s: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     private static let fieldsFragment: [UInt8] = Array(#","fields":"#.utf8)
@@ -215,7 +214,7 @@ public struct LineBlockBuilder {
         text.reserveCapacity(block.text.count)
         json.reserveCapacity(block.json.count)
         firstSeq = nextSeq
-        tsFragment = []
+        tsFragment.removeAll(keepingCapacity: true)
         return block
     }
 }

@@ -37,6 +37,8 @@ public struct Subscription {
         /// The `n` replay's backward scan, while it is not finished.
         var backlog: BacklogScan?
         var sent = 0
+        /// Journal read-back of a `since` older than the ring (see the extension at the end).
+        var readBack: JournalReadBackCursor?
     }
 
     /// The state of an `n` replay's backward scan over one ring.
@@ -59,6 +61,7 @@ public struct Subscription {
     private let metrics: PipelineMetrics
     private var startIndex = 0
     private var preamble: [ByteBuffer] = []
+    private let readBackWake = ReadBackWake()
     /// Nothing is read while `true`.
     public private(set) var isPaused = false
     /// Set when a ring moved past this reader since the last check.
@@ -115,10 +118,23 @@ public struct Subscription {
                 } else {
                     cursor.nextSeq = min(point.seq &+ 1, next)
                     cursor.gapReason = .evicted
+                    if cursor.nextSeq < first, source.journalReadBack != nil {
+                        // A journal source reads what left its ring back from the journal.
+                        cursor.readBack = JournalReadBackCursor(from: cursor.nextSeq, until: first)
+                        cursor.gapReason = nil
+                    }
                 }
             } else if let from = query.from {
                 // Every held line at or after TIME (with `n`, the last n kept ones of those).
                 let start = source.ring.firstSeq(atOrAfter: from.microseconds)
+                if start.evicted, query.backlog == 0, source.journalReadBack != nil, from.microseconds > 0 {
+                    // A journal source reads the entries at or after TIME that left its ring back
+                    // from the journal, numbered as they were; then the ring.
+                    cursor.readBack = JournalReadBackCursor(fromRealtime: UInt64(from.microseconds), until: start.seq)
+                    cursor.nextSeq = start.seq
+                    cursors.append(cursor)
+                    continue
+                }
                 if start.evicted {
                     preamble.append(writer.evicted(source: source.name, toSeq: start.seq - 1))
                     source.metrics.dropped(.evicted).increment()
@@ -210,11 +226,13 @@ public struct Subscription {
 
     /// Registers `doorbell` with every selected ring.
     public func register(_ doorbell: Doorbell) {
+        readBackWake.set(doorbell)
         for s in sources { s.ring.register(doorbell) }
     }
 
     /// Unregisters `doorbell` from every selected ring.
     public func unregister(_ doorbell: Doorbell) {
+        readBackWake.set(nil)
         for s in sources { s.ring.unregister(doorbell) }
     }
 
@@ -269,6 +287,13 @@ public struct Subscription {
     private mutating func pollSource(_ ci: Int, maxFrameBytes: Int, budget: inout WorkBudget,
                                      frame: inout LinesFrame?, out: inout [ByteBuffer]) -> Bool {
         let source = cursors[ci].source
+        if cursors[ci].readBack != nil {
+            switch pollReadBack(ci, maxFrameBytes: maxFrameBytes, budget: &budget, frame: &frame, out: &out) {
+            case .full: return true
+            case .waiting: return false
+            case .done: break
+            }
+        }
         while true {
             if budget.isExhausted { return true }
             let r = source.ring.read(from: cursors[ci].nextSeq, eventID: cursors[ci].eventID, maxLines: Self.readChunk)
@@ -461,6 +486,80 @@ public struct Subscription {
     /// Where this reader stands in every selected source, as `since` takes it:
     /// `SRC:SEQ:EPOCH,…` (SEQ is the last line read or skipped).
     public var resumePosition: String {
-        cursors.map { c in "\(c.source.name):\(max(c.nextSeq, 1) - 1):\(c.source.epoch)" }.joined(separator: ",")
+        cursors.map { c in
+            // While a journal read-back runs, the reader stands where it is in the read-back.
+            let next = c.readBack?.nextSeq ?? c.nextSeq
+            return "\(c.source.name):\(max(next, 1) - 1):\(c.source.epoch)"
+        }.joined(separator: ",")
+    }
+}
+
+// MARK: - Journal read-back
+
+extension Subscription {
+    enum ReadBackPoll { case full, waiting, done }
+
+    /// Sends what the read-back of cursor `ci` has ready, in `seq` order; `.done` when it has
+    /// reached the ring (the caller continues there), `.waiting` when the journal thread has
+    /// nothing ready yet (it rings the doorbell when it has), `.full` when the frame or the
+    /// budget ran out.
+    private mutating func pollReadBack(_ ci: Int, maxFrameBytes: Int, budget: inout WorkBudget,
+                                       frame: inout LinesFrame?, out: inout [ByteBuffer]) -> ReadBackPoll {
+        let source = cursors[ci].source
+        guard var rb = cursors[ci].readBack, let service = source.journalReadBack else {
+            cursors[ci].readBack = nil
+            return .done
+        }
+        var finished = false
+        defer { cursors[ci].readBack = finished ? nil : rb }
+        while true {
+            if budget.isExhausted { return .full }
+            if let block = rb.block {
+                if frame == nil { frame = LinesFrame(writer: writer, capacity: maxFrameBytes) }
+                let slice = LineSlice(block: block, start: rb.index, end: block.count)
+                if let stop = append(slice, cursor: ci, frame: &frame!, maxFrameBytes: maxFrameBytes, budget: &budget) {
+                    rb.index = Int(stop - block.firstSeq)
+                    return .full
+                }
+                rb.block = nil
+                rb.from = block.firstSeq + UInt64(block.count)
+                continue
+            }
+            guard let job = rb.job else {
+                let wake = readBackWake
+                rb.job = rb.start(on: service, wake: { wake.ring() })
+                continue
+            }
+            if let item = job.take() {
+                switch item {
+                case .lines(let block):
+                    rb.block = block
+                    rb.index = 0
+                case .gone(let range):
+                    flush(&frame, into: &out)
+                    emit(writer.dropped(source: source.name, range: range, reason: .evicted), into: &out)
+                    source.metrics.dropped(.evicted).increment(by: Int64(range.count))
+                    linesDroppedTotal += range.count
+                    rb.from = range.upperBound + 1
+                }
+                continue
+            }
+            guard job.isDone else { return .waiting }
+            if rb.from < rb.until {
+                // The read-back ended early (this reader was slow): go on where it stopped.
+                rb.job = nil
+                rb.fromRealtime = nil
+                continue
+            }
+            // The ring may have moved past `until` meanwhile: read that part back too.
+            let first = source.ring.bounds.first
+            if rb.until < first {
+                rb = JournalReadBackCursor(from: rb.until, until: first)
+                continue
+            }
+            cursors[ci].nextSeq = rb.until
+            finished = true
+            return .done
+        }
     }
 }

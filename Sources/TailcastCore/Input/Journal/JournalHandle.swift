@@ -94,9 +94,10 @@ final class JournalHandle {
         var length = 0
         while sd_journal_enumerate_available_data(handle, &data, &length) > 0 {
             guard let data else { continue }
-            let all = UnsafeRawBufferPointer(start: data, count: length)
-            guard let eq = all.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            body(UnsafeRawBufferPointer(rebasing: all[0..<eq]), UnsafeRawBufferPointer(rebasing: all[(eq + 1)...]))
+            guard let eqp = memchr(data, Int32(UInt8(ascii: "=")), length) else { continue }
+            let eq = UnsafeRawPointer(eqp) - data
+            body(UnsafeRawBufferPointer(start: data, count: eq),
+                 UnsafeRawBufferPointer(start: data + eq + 1, count: length - eq - 1))
         }
     }
 
@@ -107,12 +108,38 @@ final class JournalHandle {
         return t
     }
 
-    /// The cursor of the current entry, as bytes.
-    func cursorBytes() -> [UInt8]? {
+    /// Calls `body` with the cursor of the current entry (libsystemd's string, freed after).
+    func withCursor(_ body: (UnsafeRawBufferPointer) -> Void) {
+        var c: UnsafeMutablePointer<CChar>?
+        guard sd_journal_get_cursor(handle, &c) >= 0, let c else { return }
+        defer { free(c) }
+        body(UnsafeRawBufferPointer(start: c, count: strlen(c)))
+    }
+
+    /// The cursor of the current entry.
+    func cursor() -> String? {
         var c: UnsafeMutablePointer<CChar>?
         guard sd_journal_get_cursor(handle, &c) >= 0, let c else { return nil }
         defer { free(c) }
-        return Array(UnsafeRawBufferPointer(start: c, count: strlen(c)))
+        return String(cString: c)
     }
 
+    /// Moves to the previous entry; `false` at the start.
+    func previous() throws(SourceError) -> Bool {
+        let r = sd_journal_previous(handle)
+        if r < 0 { throw SourceError(source: "-", path: nil, errno: -r, message: "sd_journal_previous failed") }
+        return r > 0
+    }
+
+    /// Places the read position on the entry of `cursor`, if it is still in the journal.
+    /// Returns `false` (position undefined) when it is not.
+    func stand(on cursor: String) -> Bool {
+        guard sd_journal_seek_cursor(handle, cursor) >= 0, sd_journal_next(handle) > 0 else { return false }
+        return sd_journal_test_cursor(handle, cursor) > 0
+    }
+
+    /// Whether the current entry is the one of `cursor`.
+    func isAt(_ cursor: String) -> Bool {
+        sd_journal_test_cursor(handle, cursor) > 0
+    }
 }

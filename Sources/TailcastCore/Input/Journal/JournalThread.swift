@@ -16,20 +16,25 @@ public final class JournalThread: Sendable {
     private let settings: JournalSourceSettings
     private let logger: Logger
     private let thread: DedicatedThread
+    /// Reads entries that left the ring back from the journal (attached to the source).
+    public let readBack: JournalReadBack
 
     public init(source: SourceHandle, settings: JournalSourceSettings, logger: Logger) throws(SourceError) {
         self.source = source
         self.settings = settings
         self.logger = logger
         self.thread = try DedicatedThread(name: "tailcast-journal")
+        self.readBack = JournalReadBack(source: source.name, settings: settings, logger: logger)
+        source.attach(readBack)
     }
 
     public func start() {
         let source = self.source
         let settings = self.settings
         let logger = self.logger
+        let readBack = self.readBack
         thread.start { stopFD in
-            var loop = JournalLoop(source: source, settings: settings, logger: logger, stopFD: stopFD)
+            var loop = JournalLoop(source: source, settings: settings, readBack: readBack, logger: logger, stopFD: stopFD)
             loop.run()
         }
     }
@@ -37,6 +42,7 @@ public final class JournalThread: Sendable {
     /// Stops the thread and waits until the journal handle is closed. Idempotent.
     public func stop() {
         thread.stop()
+        readBack.cancelAll()
     }
 }
 
@@ -47,12 +53,17 @@ struct JournalLoop {
     let logger: Logger
     let stopFD: Int32
     private var builder: LineBlockBuilder
+    private var renderer = JournalEntryRenderer()
+    let readBack: JournalReadBack
+    /// The next `seq` the read-back index wants a sample of.
+    private var nextSample: UInt64 = 0
 
     /// Entries read per batch before they are published.
     static let batch = 4096
 
-    init(source: SourceHandle, settings: JournalSourceSettings, logger: Logger, stopFD: Int32) {
+    init(source: SourceHandle, settings: JournalSourceSettings, readBack: JournalReadBack, logger: Logger, stopFD: Int32) {
         self.source = source
+        self.readBack = readBack
         self.settings = settings
         self.logger = logger
         self.stopFD = stopFD
@@ -83,6 +94,12 @@ struct JournalLoop {
                 logger.info("continuing the journal from the saved cursor", metadata: ["source": "\(source.name)"])
             } else {
                 consumeCurrent = handle.seekTail(keeping: firstOpen ? settings.initialLines : 0)
+            }
+            if !firstOpen {
+                // Entries may have been skipped while the journal was away: the index's samples
+                // no longer number the journal continuously.
+                readBack.reset()
+                nextSample = 0
             }
             if reportedProblem, !firstOpen { source.ring.record(SourceEvent(.reopened, "journal readable again")) }
             firstOpen = false
@@ -141,12 +158,11 @@ struct JournalLoop {
     private mutating func publish() {
         if let block = builder.finish() {
             source.publish(block, bytesRead: block.text.count)
-            publishedCursor = lastCursor
+            publishedCursor = renderer.lastCursor
         }
     }
 
-    /// The cursor of the last entry appended, and of the last one published.
-    private var lastCursor: [UInt8]?
+    /// The cursor of the last entry published (copied once per batch).
     private var publishedCursor: [UInt8]?
     private var savedCursor: [UInt8]?
     private var lastSave: Int64 = 0
@@ -164,98 +180,13 @@ struct JournalLoop {
         }
     }
 
-    /// Standard fields rendered in every line's `fields`.
-    private static let unitKey = Array("_SYSTEMD_UNIT".utf8)
-    private static let priorityKey = Array("PRIORITY".utf8)
-    private static let identifierKey = Array("SYSLOG_IDENTIFIER".utf8)
-    private static let pidKey = Array("_PID".utf8)
-    private static let hostKey = Array("_HOSTNAME".utf8)
-    private static let messageKey = Array("MESSAGE".utf8)
-    private static let sourceTimeKey = Array("_SOURCE_REALTIME_TIMESTAMP".utf8)
-    private static let unitName = Array(#""unit":"#.utf8)
-    private static let priorityName = Array(#""priority":"#.utf8)
-    private static let identifierName = Array(#""identifier":"#.utf8)
-    private static let pidName = Array(#""pid":"#.utf8)
-    private static let hostName = Array(#""hostname":"#.utf8)
-    private static let cursorName = Array(#""cursor":"#.utf8)
-    /// Bytes of further fields kept per entry for `fields=` and filters.
-    private static let keptFieldBytes = 8192
-
+    /// Renders the current entry as the next line and samples it for the read-back index.
     private mutating func append(_ handle: JournalHandle) {
-        var message: [UInt8] = []
-        var unit: [UInt8]?
-        var identifier: [UInt8]?
-        var pid: [UInt8]?
-        var host: [UInt8]?
-        var priority: UInt8?
-        var sourceTime: Timestamp?
-        var kept: [UInt8] = []
-        handle.forEachField { key, value in
-            if key.elementsEqual(Self.messageKey) {
-                message = Array(value)
-                return
-            }
-            if key.elementsEqual(Self.unitKey) { unit = Array(value) }
-            else if key.elementsEqual(Self.identifierKey) { identifier = Array(value) }
-            else if key.elementsEqual(Self.pidKey) { pid = Array(value) }
-            else if key.elementsEqual(Self.hostKey) { host = Array(value) }
-            else if key.elementsEqual(Self.priorityKey), value.count == 1, value[0] >= 0x30, value[0] <= 0x37 {
-                priority = value[0] - 0x30
-            } else if key.elementsEqual(Self.sourceTimeKey) {
-                sourceTime = Self.microseconds(value)
-            }
-            if kept.count + key.count + value.count < Self.keptFieldBytes {
-                JournalFields.append(key: key, value: value, to: &kept)
-            }
+        let seq = builder.nextSeq
+        renderer.append(handle, to: &builder)
+        if seq >= nextSample, let cursor = renderer.lastCursor {
+            nextSample = readBack.record(JournalSeqIndex.Sample(
+                seq: seq, cursor: String(decoding: cursor, as: UTF8.self), realtime: renderer.lastRealtime))
         }
-        var fields: [UInt8] = [UInt8(ascii: "{")]
-        var first = true
-        func add(_ name: [UInt8], _ raw: [UInt8]?, number: Bool = false) {
-            guard let raw else { return }
-            if !first { fields.append(UInt8(ascii: ",")) }
-            first = false
-            fields.append(contentsOf: name)
-            if number, !raw.isEmpty, raw.count < 12, raw.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-                fields.append(contentsOf: raw)
-                return
-            }
-            fields.append(UInt8(ascii: "\""))
-            raw.withUnsafeBytes { bytes in
-                if UTF8Repair.classify(bytes) == .invalid {
-                    var repaired: [UInt8] = []
-                    UTF8Repair.repair(bytes, into: &repaired)
-                    repaired.withUnsafeBytes { JSONString.appendEscaped($0, to: &fields) }
-                } else {
-                    JSONString.appendEscaped(bytes, to: &fields)
-                }
-            }
-            fields.append(UInt8(ascii: "\""))
-        }
-        add(Self.unitName, unit)
-        add(Self.priorityName, priority.map { [0x30 + $0] }, number: true)
-        add(Self.identifierName, identifier)
-        add(Self.pidName, pid, number: true)
-        add(Self.hostName, host)
-        let cursor = handle.cursorBytes()
-        lastCursor = cursor
-        add(Self.cursorName, cursor)
-        fields.append(UInt8(ascii: "}"))
-        let ts = Timestamp(microseconds: Int64(handle.realtime()))
-        message.withUnsafeBytes { m in
-            builder.appendJournal(message: m, ts: ts, priority: priority, fieldsJSON: fields, fields: kept,
-                                  sourceTime: sourceTime)
-        }
-    }
-
-    /// A journal timestamp field (decimal microseconds since the epoch, before year 10000).
-    static func microseconds(_ value: UnsafeRawBufferPointer) -> Timestamp? {
-        guard !value.isEmpty, value.count <= 18 else { return nil }
-        var v: Int64 = 0
-        for b in value {
-            guard b >= 0x30, b <= 0x39 else { return nil }
-            v = v * 10 + Int64(b - 0x30)
-        }
-        guard v > 0, v < LineTimeParser.maxMicros else { return nil }
-        return Timestamp(microseconds: v)
     }
 }
