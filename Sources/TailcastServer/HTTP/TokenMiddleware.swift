@@ -9,7 +9,8 @@ import TailcastCore
 /// routes show only the sources it may read.
 struct TokenMiddleware: RouterMiddleware {
     typealias Context = TailcastRequestContext
-    let tokens: TokenTable
+    /// Read at every request: a token revoked by a reload is refused from the next request on.
+    let tokens: CurrentTokens
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let token = BearerToken.from(request.headers[.authorization]), let grant = tokens.authorize(token) {
