@@ -63,11 +63,14 @@ struct TestServer: Sendable {
 
 /// Envelopes read from a WebSocket, as JSON objects; heartbeats are skipped.
 ///
-/// Bounded: gives up (returns `nil`) after `maxHeartbeats` heartbeats without another
-/// envelope, so a test that waits for something the server never sends fails instead of hanging.
+/// Bounded: throws ``Silence`` after `maxHeartbeats` heartbeats (2 s apart on a ``TestServer``)
+/// without what the test waits for, so a test whose server never sends it, or never closes,
+/// fails instead of hanging.
 struct EnvelopeReader {
     var iterator: WebSocketInboundMessageStream.AsyncIterator
     var maxHeartbeats = 5
+
+    struct Silence: Error {}
 
     init(_ inbound: WebSocketInboundStream) {
         iterator = inbound.messages(maxSize: 1 << 24).makeAsyncIterator()
@@ -81,7 +84,7 @@ struct EnvelopeReader {
                   let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { continue }
             if object["type"] as? String == "heartbeat" {
                 heartbeats += 1
-                if heartbeats >= maxHeartbeats { return nil }
+                if heartbeats >= maxHeartbeats { throw Silence() }
                 continue
             }
             return object
@@ -91,7 +94,11 @@ struct EnvelopeReader {
 
     /// Reads until the server closes.
     mutating func drain() async throws {
-        while try await iterator.next() != nil {}
+        var messages = 0
+        while try await iterator.next() != nil {
+            messages += 1
+            if messages >= maxHeartbeats { throw Silence() }
+        }
     }
 }
 
