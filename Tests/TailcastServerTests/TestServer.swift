@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdTesting
 import HummingbirdWebSocket
 import Logging
 import Synchronization
@@ -47,6 +48,11 @@ struct TestServer: Sendable {
 
     func application() -> some ApplicationProtocol {
         server.application(supervisor: supervisor)
+    }
+
+    /// Runs `body` against the server listening on a free port (HummingbirdTesting `.live`).
+    func live(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        try await application().test(.live) { client in try await body(client) }
     }
 
     /// Rewrites the tokens file and applies it as SIGHUP does.

@@ -14,7 +14,7 @@ import Testing
         defer { s.removeFiles() }
         let keptIsOpen = Gate()
         let revokedIsClosed = Gate()
-        try await s.application().test(.live) { client in
+        try await s.live { client in
             async let kept = client.ws("/ws?token=token-kept-0123456789") { inbound, outbound, _ in
                 var reader = EnvelopeReader(inbound)
                 #expect(try await reader.next()?["type"] as? String == "hello")
@@ -50,7 +50,7 @@ import Testing
         defer { s.removeFiles() }
         let appIsOpen = Gate()
         let webIsClosed = Gate()
-        try await s.application().test(.live) { client in
+        try await s.live { client in
             async let app = client.ws("/ws?source=app&token=token-both-0123456789") { inbound, outbound, _ in
                 var reader = EnvelopeReader(inbound)
                 #expect(try await reader.next()?["type"] as? String == "hello")

@@ -10,34 +10,30 @@ import Testing
 
 /// The close codes a WebSocket client sees, in process (protocol.md "Close codes").
 @Suite struct WebSocketCloseCodeTests {
+    // Refusals right after the upgrade are read with RawWebSocket (see there why).
+
     @Test func badQueryGetsAnErrorNamingTheParameterThen1008() async throws {
         let s = try TestServer()
-        try await s.application().test(.live) { client in
-            let close = try await client.ws("/ws?source=nope") { inbound, _, _ in
-                var reader = EnvelopeReader(inbound)
-                let error = try await reader.next()
-                #expect(error?["type"] as? String == "error")
-                #expect(error?["code"] as? String == "bad_query")
-                #expect(error?["param"] as? String == "source")
-                try await reader.drain()
-            }
-            #expect(close?.closeCode == .policyViolation)
+        try await s.live { client in
+            let outcome = await RawWebSocket.open(port: client.port!, path: "/ws?source=nope")
+            #expect(outcome.status.contains(" 101 "))
+            #expect(outcome.envelopes.first?["type"] as? String == "error")
+            #expect(outcome.envelopes.first?["code"] as? String == "bad_query")
+            #expect(outcome.envelopes.first?["param"] as? String == "source")
+            #expect(outcome.closeCode == 1008)
         }
     }
 
     @Test func missingOrWrongTokenGetsUnauthorizedThen1008() async throws {
         let s = try TestServer(tokens: "token-full-0123456789\n")
         defer { s.removeFiles() }
-        try await s.application().test(.live) { client in
-            for path in ["/ws", "/ws?token=token-wrong-0123456789"] {
-                let close = try await client.ws(path) { inbound, _, _ in
-                    var reader = EnvelopeReader(inbound)
-                    let error = try await reader.next()
-                    #expect(error?["code"] as? String == "unauthorized")
-                    #expect(error?["param"] as? String == "token")
-                    try await reader.drain()
-                }
-                #expect(close?.closeCode == .policyViolation, "\(path)")
+        try await s.live { client in
+            for (path, headers) in [("/ws", [:]), ("/ws?token=token-wrong-0123456789", [:]),
+                                    ("/ws", ["Authorization": "Bearer token-wrong-0123456789"])] {
+                let outcome = await RawWebSocket.open(port: client.port!, path: path, headers: headers)
+                #expect(outcome.envelopes.map { $0["code"] as? String } == ["unauthorized"], "\(path) \(headers)")
+                #expect(outcome.envelopes.first?["param"] as? String == "token")
+                #expect(outcome.closeCode == 1008, "\(path) \(headers)")
             }
         }
     }
@@ -45,22 +41,18 @@ import Testing
     @Test func sourceOutsideTheGrantIsForbiddenThen1008() async throws {
         let s = try TestServer(sources: ["app", "web"], tokens: "token-app-0123456789 app\n")
         defer { s.removeFiles() }
-        try await s.application().test(.live) { client in
-            let close = try await client.ws("/ws?source=web",
-                                            configuration: .init(additionalHeaders: [.authorization: "Bearer token-app-0123456789"])) { inbound, _, _ in
-                var reader = EnvelopeReader(inbound)
-                let error = try await reader.next()
-                #expect(error?["code"] as? String == "forbidden")
-                #expect(error?["param"] as? String == "source")
-                try await reader.drain()
-            }
-            #expect(close?.closeCode == .policyViolation)
+        try await s.live { client in
+            let outcome = await RawWebSocket.open(port: client.port!, path: "/ws?source=web",
+                                                  headers: ["Authorization": "Bearer token-app-0123456789"])
+            #expect(outcome.envelopes.first?["code"] as? String == "forbidden")
+            #expect(outcome.envelopes.first?["param"] as? String == "source")
+            #expect(outcome.closeCode == 1008)
         }
     }
 
     @Test func clientMessageOver64KiBGets1009() async throws {
         let s = try TestServer()
-        try await s.application().test(.live) { client in
+        try await s.live { client in
             let close = try await client.ws("/ws") { inbound, outbound, _ in
                 var reader = EnvelopeReader(inbound)
                 #expect(try await reader.next()?["type"] as? String == "hello")
@@ -73,18 +65,15 @@ import Testing
 
     @Test func connectionOverMaxConnectionsGetsTooManyConnectionsThen1013() async throws {
         let s = try TestServer { $0.maxConnections = 1 }
-        try await s.application().test(.live) { client in
+        try await s.live { client in
             let first = try await client.ws("/ws") { inbound, _, _ in
                 var reader = EnvelopeReader(inbound)
-                #expect(try await reader.next()?["type"] as? String == "hello")
+                let hello = try await reader.next()
+                #expect(hello?["type"] as? String == "hello")
                 // The first is open: the second is one too many.
-                let second = try await client.ws("/ws") { inbound, _, _ in
-                    var reader = EnvelopeReader(inbound)
-                    let error = try await reader.next()
-                    #expect(error?["code"] as? String == "too_many_connections")
-                    try await reader.drain()
-                }
-                #expect(second?.closeCode == .unknown(1013))
+                let second = await RawWebSocket.open(port: client.port!, path: "/ws")
+                #expect(second.envelopes.first?["code"] as? String == "too_many_connections")
+                #expect(second.closeCode == 1013)
             }
             // The first was not disturbed: it closed itself, normally.
             #expect(first?.closeCode == .normalClosure)
@@ -93,7 +82,7 @@ import Testing
 
     @Test func drainingHubClosesOpenConnectionsWith1001() async throws {
         let s = try TestServer()
-        try await s.application().test(.live) { client in
+        try await s.live { client in
             let close = try await client.ws("/ws") { inbound, _, _ in
                 var reader = EnvelopeReader(inbound)
                 #expect(try await reader.next()?["type"] as? String == "hello")

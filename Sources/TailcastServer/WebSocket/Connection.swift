@@ -147,8 +147,9 @@ struct Sender {
         // Authentication first: a client without a valid token learns nothing, not even whether
         // its query is well formed.
         if let tokens = runtime.tokens {
-            let presented = BearerToken.from(authorization) ?? parameters.last(where: { $0.0 == "token" })?.1
-            guard let token = presented, let g = tokens.authorize(token) else {
+            let presented = (BearerToken.from(authorization) ?? parameters.last(where: { $0.0 == "token" })?.1)
+                .map(TokenTable.Credential.init(token:))
+            guard let presented, let g = tokens.grant(for: presented) else {
                 logger.notice("refused a WebSocket without a valid token")
                 runtime.metrics.queriesRejected.increment()
                 try? await write(runtime.writer.error(QueryError(code: "unauthorized", param: "token",
@@ -157,7 +158,7 @@ struct Sender {
                 return
             }
             grant = g
-            credential = TokenTable.Credential(token: token)
+            credential = presented
         }
         do {
             let query = try runtime.parser.parse(parameters: parameters)
