@@ -123,6 +123,12 @@ def test_sighup_reloads_the_certificate_for_new_connections(tailcast, workdir: P
                 texts += [l["text"] for l in msg.get("lines", [])]
 
     run(scenario())
+    # A key that does not belong to the certificate (a renewal half done) is refused.
+    shutil.copy(old_cert, live_cert)
+    srv.signal(signal.SIGHUP)
+    wait_for(lambda: f"{live_key} is not the private key of {live_cert}" in srv.stderr_text(), 10,
+             "the mismatch in the log")
+    assert _served_certificate(srv.port) == _der(new_cert)
     # A broken certificate is refused and the current one stays in force.
     live_cert.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
     srv.signal(signal.SIGHUP)

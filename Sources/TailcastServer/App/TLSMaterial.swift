@@ -3,7 +3,8 @@ import TailcastCore
 
 /// Loading the `[tls]` certificate chain and key into a hardened server context.
 enum TLSMaterial {
-    /// Reads the PEM chain and key named by `settings` and builds a hardened server context.
+    /// Reads the PEM chain and key named by `settings` and builds a hardened server context; a
+    /// key that does not belong to the certificate is refused.
     /// Blocks on file reads (call it at start or from the reload service, never on an event loop).
     /// - Throws: one ``ConfigError`` (key `tls`) naming both files and what went wrong.
     static func load(_ settings: TLSSettings) throws(ConfigErrors) -> NIOSSLContext {
@@ -14,7 +15,13 @@ enum TLSMaterial {
             }
             let key = try NIOSSLPrivateKey(file: settings.key, format: .pem)
             let configuration = TailcastServer.hardened(TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
-            return try NIOSSLContext(configuration: configuration)
+            do {
+                return try NIOSSLContext(configuration: configuration)
+            } catch NIOSSLError.failedToLoadPrivateKey {
+                // The key parsed: BoringSSL refuses it because it does not match the certificate.
+                throw ConfigErrors([ConfigError(line: 0, key: "tls",
+                                                message: "[tls] \(settings.key) is not the private key of \(settings.certificate)")])
+            }
         } catch let errors as ConfigErrors {
             throw errors
         } catch {
