@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// The bearer tokens that may read logs, from a tokens file: one token per line, as the token
 /// itself or `sha256:HEX` of it, optionally followed by the sources it may read
@@ -22,6 +23,16 @@ public struct TokenTable: Sendable {
         }
     }
 
+    /// A presented token as the server remembers it for the life of a connection: its SHA-256
+    /// digest only (the token itself is never kept), enough to check it again after a reload.
+    public struct Credential: Sendable, Equatable {
+        let digest: [UInt8]
+
+        public init(token: String) {
+            self.digest = TokenTable.sha256(token.utf8)
+        }
+    }
+
     struct Entry: Sendable {
         let digest: [UInt8]
         let grant: Grant
@@ -31,6 +42,16 @@ public struct TokenTable: Sendable {
 
     /// Number of tokens.
     public var count: Int { entries.count }
+
+    /// Reads and parses the tokens file at `path`; problems carry their line number, and a file
+    /// that cannot be read is one error without a line.
+    public static func load(path: String) throws(ConfigErrors) -> TokenTable {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigErrors([ConfigError(line: 0, key: "tokens_file",
+                                            message: "cannot be read (missing, permissions, or not UTF-8?)")])
+        }
+        return try parse(text)
+    }
 
     /// Parses a tokens file; problems carry their line number.
     public static func parse(_ text: String) throws(ConfigErrors) -> TokenTable {
@@ -81,7 +102,13 @@ public struct TokenTable: Sendable {
 
     /// The grant of `token`, or `nil` when it is not valid. Constant time in the token's content.
     public func authorize(_ token: String) -> Grant? {
-        let presented = Self.sha256(token.utf8)
+        grant(for: Credential(token: token))
+    }
+
+    /// The grant of a token remembered as `credential`, or `nil` when this table does not hold
+    /// it (any more). Constant time in the token's content.
+    public func grant(for credential: Credential) -> Grant? {
+        let presented = credential.digest
         var found: Grant?
         for e in entries {
             var diff: UInt8 = 0

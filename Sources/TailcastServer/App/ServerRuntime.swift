@@ -26,16 +26,16 @@ public struct ServerRuntime: Sendable {
     /// Positions saved by the previous run (with `state_dir`).
     public let savedPositions: [String: SavedPosition]
     public let journalPositions: [String: JournalPosition]
-    /// The TLS configuration, when `[tls]` is configured (loaded by the command).
-    public let tlsConfiguration: TLSConfiguration?
-    /// The bearer tokens, when `[auth]` is configured.
-    public let tokens: TokenTable?
+    /// The TLS context for new connections, when `[tls]` is configured (reloaded on SIGHUP).
+    public let tls: CurrentTLSContext?
+    /// The bearer tokens in force, when `[auth]` is configured (reloaded on SIGHUP).
+    public let tokens: CurrentTokens?
 
-    public init(config: Config, logger: Logger, tokens: TokenTable? = nil, tls: TLSConfiguration? = nil) {
-        self.tlsConfiguration = tls
+    public init(config: Config, logger: Logger, tokens: TokenTable? = nil, tls: NIOSSLContext? = nil) {
+        self.tls = tls.map(CurrentTLSContext.init)
         self.config = config
         self.logger = logger
-        self.tokens = tokens
+        self.tokens = tokens.map(CurrentTokens.init)
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         let metrics = PipelineMetrics(factory: PrometheusMetricsFactory(registry: registry))

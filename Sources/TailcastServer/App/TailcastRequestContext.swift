@@ -13,6 +13,9 @@ public struct TailcastRequestContext: RequestContext, WebSocketRequestContext {
     /// What the request's token may read; set by ``TokenMiddleware`` (all sources when auth
     /// is off or the route needs no token).
     public var grant: TokenTable.Grant = .allSources
+    /// The request's token as remembered for a later check (a tokens reload); set by
+    /// ``TokenMiddleware``, `nil` when auth is off or the route needs no token.
+    public var credential: TokenTable.Credential?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -1,6 +1,5 @@
 import Hummingbird
 import HummingbirdCore
-import HummingbirdTLS
 import NIOSSL
 import HummingbirdWebSocket
 import HummingbirdWSCompression
@@ -15,16 +14,8 @@ public struct TailcastServer: Sendable {
     public let runtime: ServerRuntime
 
     public init(config: Config, logger: Logger, tokens: TokenTable? = nil) throws(ConfigErrors) {
-        var tls: TLSConfiguration?
-        if let settings = config.tls {
-            do {
-                let chain = try NIOSSLCertificate.fromPEMFile(settings.certificate).map { NIOSSLCertificateSource.certificate($0) }
-                let key = try NIOSSLPrivateKey(file: settings.key, format: .pem)
-                tls = Self.hardened(TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
-            } catch {
-                throw ConfigErrors([ConfigError(line: 0, key: "tls", message: "[tls] cannot load \(settings.certificate) / \(settings.key): \(error)")])
-            }
-        }
+        var tls: NIOSSLContext?
+        if let settings = config.tls { tls = try TLSMaterial.load(settings) }
         runtime = ServerRuntime(config: config, logger: logger, tokens: tokens, tls: tls)
     }
 
@@ -109,14 +100,14 @@ public struct TailcastServer: Sendable {
             ws: .init(maxFrameSize: 1 << 16, extensions: server.compression ? [Self.deflate] : [],
                       autoPing: .enabled(timePeriod: heartbeat), closeTimeout: .seconds(5)))
         let handshakeTimeout = TimeAmount.milliseconds(Int64(server.handshakeTimeoutMillis))
-        let tls = runtime.tlsConfiguration
+        let tls = runtime.tls
         let serverBuilder = HTTPServerBuilder { responder in
             let guarded = GuardedChildChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: wsResponder,
                                                    configuration: channelConfiguration),
                 timeout: handshakeTimeout, maxHeadBytes: 32 << 10, hosts: hosts,
                 onReject: { runtime.metrics.handshakesRejected.increment() })
-            if let tls { return try TLSChannel(guarded, tlsConfiguration: tls) }
+            if let tls { return ReloadableTLSChannel(base: guarded, context: tls) }
             return guarded
         }
         return Application(
@@ -131,14 +122,15 @@ public struct TailcastServer: Sendable {
     }
 
     /// The service group that runs everything until SIGTERM or SIGINT, then shuts down in order.
-    /// - Parameter reload: reads the config again on SIGHUP; `nil` leaves SIGHUP alone.
+    /// - Parameter reload: reads the config again on SIGHUP (its sources are applied); the tokens
+    ///   file and the TLS certificate are read again on SIGHUP whether or not there is one.
     public func serviceGroup(reload: (@Sendable () throws -> Config)? = nil,
                              onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws(SourceError) -> ServiceGroup {
         let supervisor = try SourceSupervisor(runtime: runtime)
         try supervisor.start()
         let app = application(supervisor: supervisor, onServerRunning: onServerRunning)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
-        if let reload {
+        if reload != nil || runtime.tokens != nil || runtime.tls != nil {
             services.append(.init(service: ConfigReloader(runtime: runtime, supervisor: supervisor, load: reload)))
         }
         services.append(.init(service: GoingAway(hub: runtime.hub, logger: runtime.logger)))

@@ -53,6 +53,18 @@ enum LinesRoute {
             switch await runtime.hub.admit(inbox, channel: channel, address: ConnectionHub.address(of: channel)) {
             case .admitted:
                 admission = HubAdmission(hub: runtime.hub, inbox: inbox, metrics: runtime.metrics)
+                // A tokens reload revokes this stream like a WebSocket: record what it reads,
+                // then check again (a reload may have landed since the middleware's check).
+                if let credential = context.credential, let tokens = runtime.tokens {
+                    let access = ConnectionAccess(credential: credential, sources: subscription.sources.map(\.name))
+                    inbox.access = access
+                    let verdict = access.check(against: tokens.snapshot)
+                    if verdict != .allowed {
+                        await admission?.release()
+                        return errorResponse(.unauthorized, QueryError(code: "unauthorized", param: "token",
+                                                                       message: verdict.message), runtime: runtime)
+                    }
+                }
             case .full:
                 runtime.metrics.connectionsRejected.increment()
                 return errorResponse(.serviceUnavailable, QueryError(code: "too_many_connections", param: nil,

@@ -59,19 +59,24 @@ final class LinesStream: Sendable {
         // A follower that leaves is noticed at once, not at the next heartbeat's failed write.
         let watch = follow ? PeerWatch(doorbell: doorbell) : nil
         if let watch { try? await channel.pipeline.addHandler(watch, position: .first).get() }
-        let ticker = Task { [channel, metrics = runtime.metrics, logger, follow] in
-            let tick = Int64(max(50, min(settings.heartbeatMillis, settings.writeTimeoutMillis) / 4)) * 1_000_000
-            let heartbeat = Int64(settings.heartbeatMillis) * 1_000_000
-            let writeTimeout = Int64(settings.writeTimeoutMillis) * 1_000_000
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(tick))
-                if clock.writeWaitNanos >= writeTimeout {
-                    metrics.writeTimeouts.increment()
-                    logger.notice("closing an /api/lines reader that accepted nothing for write_timeout_ms")
-                    channel.close(promise: nil)
-                    return
+        // A follow stream is watched by the server's watchdog (heartbeats, write deadline) like
+        // a WebSocket; a one-shot answer has a ticker of its own for its write deadline.
+        var ticker: Task<Void, Never>?
+        if let inbox = admission?.inbox {
+            runtime.watchdog.watch(inbox, clock: clock, channel: channel)
+        } else {
+            ticker = Task { [channel, metrics = runtime.metrics, logger] in
+                let tick = ConnectionWatchdog.tickNanos(settings)
+                let writeTimeout = Int64(settings.writeTimeoutMillis) * 1_000_000
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: UInt64(tick))
+                    if clock.writeWaitNanos >= writeTimeout {
+                        metrics.writeTimeouts.increment()
+                        logger.notice("closing an /api/lines reader that accepted nothing for write_timeout_ms")
+                        channel.close(promise: nil)
+                        return
+                    }
                 }
-                if follow, clock.idleNanos >= heartbeat - tick / 2 { doorbell.ring() }
             }
         }
         let started = ConnectionClock.now()
@@ -83,7 +88,8 @@ final class LinesStream: Sendable {
             ended = "write failed"
             logger.debug("/api/lines answer ended", metadata: ["error": "\(error)"])
         }
-        ticker.cancel()
+        ticker?.cancel()
+        if let inbox = admission?.inbox { runtime.watchdog.forget(inbox) }
         if let watch { try? await channel.pipeline.removeHandler(watch).get() }
         subscription.unregister(doorbell)
         await admission?.release()
@@ -111,6 +117,11 @@ final class LinesStream: Sendable {
                 for command in inbox.take() {
                     switch command {
                     case .goingAway: return "server shutting down"
+                    case .revoked(let message):
+                        runtime.metrics.queriesRejected.increment()
+                        try await write(envelopes.error(QueryError(code: "unauthorized", param: "token", message: message)),
+                                        to: &writer, clock: clock)
+                        return "token revoked"
                     default: continue  // a stream takes no client messages
                     }
                 }

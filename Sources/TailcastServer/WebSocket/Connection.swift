@@ -124,14 +124,17 @@ struct Sender {
 
     /// What the connection's token may read (all sources when auth is off).
     var grant: TokenTable.Grant = .allSources
+    /// The connection's token, remembered to check it again after a reload (`nil` when auth is off).
+    var credential: TokenTable.Credential?
 
     mutating func run(parameters: [(String, String)], authorization: String?) async {
         var subscription: Subscription
         // Authentication first: a client without a valid token learns nothing, not even whether
         // its query is well formed.
         if let tokens = runtime.tokens {
-            let presented = BearerToken.from(authorization) ?? parameters.last(where: { $0.0 == "token" })?.1
-            guard let token = presented, let g = tokens.authorize(token) else {
+            let presented = (BearerToken.from(authorization) ?? parameters.last(where: { $0.0 == "token" })?.1)
+                .map(TokenTable.Credential.init(token:))
+            guard let presented, let g = tokens.grant(for: presented) else {
                 logger.notice("refused a WebSocket without a valid token")
                 runtime.metrics.queriesRejected.increment()
                 try? await write(runtime.writer.error(QueryError(code: "unauthorized", param: "token",
@@ -140,12 +143,17 @@ struct Sender {
                 return
             }
             grant = g
+            credential = presented
         }
         do {
             let query = try runtime.parser.parse(parameters: parameters)
-            subscription = try makeSubscription(query, paused: false)
+            subscription = try makeSubscription(query, paused: false, grant: grant)
         } catch {
             await reject(error)
+            return
+        }
+        if let revoked = recordAccess(reading: subscription.sources) {
+            await closeRevoked(revoked)
             return
         }
         subscription.register(inbox.doorbell)
@@ -163,6 +171,9 @@ struct Sender {
                     switch command {
                     case .goingAway:
                         try? await outbound.close(.goingAway, reason: "server shutting down")
+                        return
+                    case .revoked(let message):
+                        await closeRevoked(message)
                         return
                     case .binary:
                         try await write(runtime.writer.error(code: "bad_message", message: "binary messages are not part of the protocol; send JSON text"))
@@ -202,8 +213,34 @@ struct Sender {
         }
     }
 
-    private func makeSubscription(_ query: Query, paused: Bool) throws(QueryError) -> Subscription {
+    private func makeSubscription(_ query: Query, paused: Bool, grant: TokenTable.Grant) throws(QueryError) -> Subscription {
         try SourceSelection(runtime: runtime, grant: grant).subscription(for: query, paused: paused)
+    }
+
+    /// Records the connection's token and the sources it reads in the inbox, where a tokens
+    /// reload checks them, then checks them against the table in force now (a reload that ran
+    /// between the token check and this record is caught here). Returns the revocation message
+    /// when the table no longer allows them.
+    private func recordAccess(reading sources: [SourceHandle]) -> String? {
+        guard let credential, let tokens = runtime.tokens else { return nil }
+        let access = ConnectionAccess(credential: credential, sources: sources.map(\.name))
+        inbox.access = access
+        let verdict = access.check(against: tokens.snapshot)
+        return verdict == .allowed ? nil : verdict.message
+    }
+
+    /// The grant of the connection's token in the table in force now (a reload may have
+    /// changed it); `nil` when it was revoked.
+    private func currentGrant() -> TokenTable.Grant? {
+        guard let credential, let tokens = runtime.tokens else { return .allSources }
+        return tokens.grant(for: credential)
+    }
+
+    /// The token or a source it reads was revoked by a reload: `unauthorized`, then close 1008.
+    private func closeRevoked(_ message: String) async {
+        logger.notice("closing a WebSocket whose token a reload revoked", metadata: ["reason": "\(message)"])
+        try? await write(runtime.writer.error(QueryError(code: "unauthorized", param: "token", message: message)))
+        try? await outbound.close(.policyViolation, reason: "unauthorized")
     }
 
     private func reject(_ error: any Error) async {
@@ -235,13 +272,22 @@ struct Sender {
             subscription.resume()
             inbox.doorbell.ring()
         case "query":
+            // The grant in force now: a reload may have narrowed or revoked it since the start.
+            guard let current = currentGrant() else {
+                inbox.post(.revoked(ConnectionAccess.Verdict.tokenRevoked.message))
+                return
+            }
             do {
                 let query = try runtime.parser.parse(message: message)
-                let next = try makeSubscription(query, paused: subscription.isPaused)
+                let next = try makeSubscription(query, paused: subscription.isPaused, grant: current)
                 subscription.unregister(inbox.doorbell)
                 tally.add(sent: subscription.linesSentTotal, dropped: subscription.linesDroppedTotal)
                 subscription = next
                 subscription.register(inbox.doorbell)
+                if let revoked = recordAccess(reading: subscription.sources) {
+                    inbox.post(.revoked(revoked))
+                    return
+                }
                 try await write(runtime.writer.hello(sources: subscription.sources, query: subscription.query,
                                                      heartbeatMillis: settings.heartbeatMillis))
             } catch let error as QueryError {

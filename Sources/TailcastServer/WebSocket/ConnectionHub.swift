@@ -1,10 +1,12 @@
 import NIOCore
 import TailcastCore
 
-/// The live WebSocket connections: enforces `max_connections` and drives the 1001 drain.
+/// The live WebSocket connections: enforces `max_connections`, drives the 1001 drain and the
+/// revocations after a tokens reload.
 ///
 /// Promises: admits at most `limit` connections at once; after ``goAway()`` admits none and
-/// tells every live one to close with 1001.
+/// tells every live one to close with 1001; ``revoke(against:)`` tells exactly the connections
+/// the new table no longer allows.
 public actor ConnectionHub {
     private let limit: Int
     private let perAddressLimit: Int
@@ -56,6 +58,22 @@ public actor ConnectionHub {
     public func goAway() {
         draining = true
         for entry in inboxes.values { entry.inbox.post(.goingAway) }
+    }
+
+    /// After a tokens reload: tells every live connection whose token `table` no longer lists,
+    /// or whose grant no longer covers a source it reads, to send `unauthorized` and close with
+    /// 1008; the others are not touched. Returns how many were told.
+    @discardableResult
+    func revoke(against table: TokenTable) -> Int {
+        var told = 0
+        for entry in inboxes.values {
+            guard let access = entry.inbox.access else { continue }
+            let verdict = access.check(against: table)
+            guard verdict != .allowed else { continue }
+            entry.inbox.post(.revoked(verdict.message))
+            told += 1
+        }
+        return told
     }
 
     /// Closes the channels of the connections still open (peers that take no close frame).

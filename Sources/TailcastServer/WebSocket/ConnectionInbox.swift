@@ -9,9 +9,13 @@ enum ConnectionCommand: Sendable {
     case binary
     /// The server is shutting down: close with 1001.
     case goingAway
+    /// A reload of the tokens file took away the connection's token, or a source it reads:
+    /// send the `unauthorized` error with this message and close with 1008.
+    case revoked(String)
 }
 
-/// A connection's inbox: at most one client message, the shutdown flag, and the doorbell that
+/// A connection's inbox: at most one client message, the shutdown and revocation flags, the
+/// connection's token and sources (for the check after a tokens reload), and the doorbell that
 /// rings, too, when a selected ring gets lines.
 ///
 /// Promises:
@@ -19,7 +23,8 @@ enum ConnectionCommand: Sendable {
 ///   so the server holds at most one client message per connection and reads the next one
 ///   from the socket only then: TCP pushes back on a client that sends faster than the server
 ///   answers. Cancellation ends the wait (the message is then discarded).
-/// - ``post(_:)`` (shutdown) never blocks and is seen before any queued message.
+/// - ``post(_:)`` (shutdown, revocation) never blocks and is seen before any queued message;
+///   shutdown comes first.
 /// - Every change rings the doorbell once.
 final class ConnectionInbox: Sendable {
     let doorbell = Doorbell()
@@ -27,6 +32,8 @@ final class ConnectionInbox: Sendable {
     private struct State {
         var message: ConnectionCommand?
         var goingAway = false
+        var revoked: String?
+        var access: ConnectionAccess?
         /// The inbound task, waiting for the slot to be free.
         var deliverer: CheckedContinuation<Void, Never>?
         var cancelled = false
@@ -72,12 +79,21 @@ final class ConnectionInbox: Sendable {
         }
     }
 
-    /// Posts a command from outside the connection (shutdown); never blocks.
+    /// Posts a command from outside the connection (shutdown, revocation); never blocks.
     func post(_ command: ConnectionCommand) {
-        if case .goingAway = command {
-            state.withLock { $0.goingAway = true }
+        switch command {
+        case .goingAway: state.withLock { $0.goingAway = true }
+        case .revoked(let message): state.withLock { if $0.revoked == nil { $0.revoked = message } }
+        case .message, .binary: break
         }
         doorbell.ring()
+    }
+
+    /// The token the connection was let in with and the sources it reads now; `nil` while
+    /// auth is off or the connection has not been let in yet.
+    var access: ConnectionAccess? {
+        get { state.withLock { $0.access } }
+        set { state.withLock { $0.access = newValue } }
     }
 
     /// The commands waiting now, shutdown first; frees the message slot and wakes the inbound
@@ -86,6 +102,7 @@ final class ConnectionInbox: Sendable {
         let (commands, waiter) = state.withLock { s -> ([ConnectionCommand], CheckedContinuation<Void, Never>?) in
             var out: [ConnectionCommand] = []
             if s.goingAway { out.append(.goingAway) }
+            if let r = s.revoked { out.append(.revoked(r)) }
             if let m = s.message { out.append(m) }
             s.message = nil
             defer { s.deliverer = nil }
