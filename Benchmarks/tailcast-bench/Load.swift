@@ -97,7 +97,9 @@ struct Load: AsyncParsableCommand {
                                 stallUntil = now + stallNanos
                                 try await Task.sleep(nanoseconds: stallNanos)
                             }
+                            let counted = stats.lines + stats.dropped
                             stats.take(frame.data, now: MonotonicClock.nanos())
+                            report.progress.add(stats.lines + stats.dropped - counted, ordering: .relaxed)
                             if Task.isCancelled { break }
                             if stats.lines + stats.dropped >= planned.expectedFor(tag: tag, pattern: !q.isEmpty) { break }
                             if MonotonicClock.nanos() > deadline { break }
@@ -123,12 +125,21 @@ struct Load: AsyncParsableCommand {
             report.writeStarted = started
             report.writeEnded = MonotonicClock.nanos()
             report.written = written
-            // The last matching line may arrive before the writer ends and nothing after it:
-            // give the clients until every one is done, a grace period, or the deadline.
-            let grace = MonotonicClock.nanos() + UInt64(stalledCount > 0 ? stallSeconds + 5 : 5) * 1_000_000_000
-            while report.finished.load(ordering: .relaxed) < clientCount,
-                  MonotonicClock.nanos() < min(grace, deadline) {
+            // Slow servers deliver long after the writer ends: wait until every client has its
+            // lines, or nothing arrived for 3 s (after a stalled client's stall), or the deadline.
+            let stallEnd = started + (stalledCount > 0 ? UInt64(stallSeconds + 2) * 1_000_000_000 : 0)
+            var seen = report.progress.load(ordering: .relaxed)
+            var lastChange = MonotonicClock.nanos()
+            while report.finished.load(ordering: .relaxed) < clientCount, MonotonicClock.nanos() < deadline {
                 try await Task.sleep(nanoseconds: 20_000_000)
+                let now = MonotonicClock.nanos()
+                let progress = report.progress.load(ordering: .relaxed)
+                if progress != seen {
+                    seen = progress
+                    lastChange = now
+                } else if now - lastChange > 3_000_000_000, now > stallEnd {
+                    break
+                }
             }
             group.cancelAll()
             try? await group.waitForAll()
@@ -166,11 +177,18 @@ struct ClientStats: Sendable {
         buffer.withUnsafeReadableBytes { bytes in
             guard let base = bytes.baseAddress, bytes.count > 0 else { return }
             if bytes[0] == UInt8(ascii: "[") {
-                // tailon: a JSON array of lines, each string starting with the writer's NANOS.
+                // tailon: a JSON array of lines. Only whole lines count: a string of the writer's
+                // 149 bytes and `\n` (tailon 1.4.3 splices lines cut across its pipe reads).
                 var pos = 0
                 while let q = Self.find(Self.quote, in: bytes, from: pos) {
-                    if q + 1 < bytes.count, bytes[q + 1] >= 0x30, bytes[q + 1] <= 0x39 { record(parseNanos(bytes, at: q + 1), now: now) }
-                    pos = q + 1
+                    let end = q + 1 + LineShape.bytes - 1
+                    if end + 2 < bytes.count, bytes[q + 1] >= 0x30, bytes[q + 1] <= 0x39,
+                       bytes[end] == UInt8(ascii: "\\"), bytes[end + 1] == UInt8(ascii: "n"), bytes[end + 2] == UInt8(ascii: "\"") {
+                        record(parseNanos(bytes, at: q + 1), now: now)
+                        pos = end + 3
+                    } else {
+                        pos = q + 1
+                    }
                 }
                 return
             }
@@ -250,6 +268,8 @@ final class LoadReport: @unchecked Sendable {
     private var stalledStats: [ClientStats] = []
     let connected = Atomic<Int>(0)
     let finished = Atomic<Int>(0)
+    /// Lines (received or reported dropped) over all clients so far.
+    let progress = Atomic<Int>(0)
     var writeStarted: UInt64 = 0
     var writeEnded: UInt64 = 0
     var written = 0

@@ -26,6 +26,11 @@ struct Write: ParsableCommand {
     }
 }
 
+/// The writer's lines: `LineShape.bytes` bytes with their newline.
+enum LineShape {
+    static let bytes = 150
+}
+
 /// Appends `NANOS SEQ tagNNN xxx…` lines of 150 bytes (NANOS is ``MonotonicClock``), in batches:
 /// at a rate, every line due is written in one `write(2)`; as fast as possible, 2 000 lines per call.
 /// Line `seq` carries tag `seq % tags`.
@@ -89,7 +94,7 @@ final class LineWriter {
                 buffer.append(UInt8(0x30 + tagIndex / 10 % 10))
                 buffer.append(UInt8(0x30 + tagIndex % 10))
                 buffer.append(0x20)
-                let pad = 149 - (buffer.count - lineStart)
+                let pad = LineShape.bytes - 1 - (buffer.count - lineStart)
                 if pad > 0 { buffer.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: pad)) }
                 buffer.append(0x0A)
                 seq += 1
