@@ -241,6 +241,7 @@ def load(server, label, lines, rate, clients=1, tags=100, filtered=False, settle
     r["tree_peak_rss_mib"] = t.peak_tree_rss / MIB
     r["tree_cpu_s"] = t.tree_cpu_s
     r["tree_cpu_s_per_M_lines"] = t.tree_cpu_s / max(1, r.get("written", lines)) * 1e6
+    r["missing"] = r.get("written", lines) * clients / (tags if filtered else 1) - r.get("received", 0) - r.get("dropped", 0)
     log(out + f" tree_peak_rss_mib={r['tree_peak_rss_mib']:.1f} tree_cpu_s={t.tree_cpu_s:.2f}")
     return r
 
@@ -338,10 +339,11 @@ def scenario_journal(work, peers):
     log(text)
     out = {}
     for line in text.splitlines():
+        # | reader | entries | seconds | entries/s |  (the reader cell may hold an escaped `\|`)
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 4 and re.fullmatch(r"[\d.]+", cells[2] or "x"):
+        if len(cells) >= 4 and all(re.fullmatch(r"[\d.]+", c) for c in cells[-3:]):
             who = "journalctl" if cells[0].startswith("journalctl") else "tailcast"
-            out[who] = {"entries": float(cells[1]), "seconds": float(cells[2])}
+            out[who] = {"entries": float(cells[-3]), "seconds": float(cells[-2])}
     if "tailcast" not in out:  # journal.sh skips when systemd-journal-remote is missing
         out = {}
     return out
@@ -412,7 +414,8 @@ def table(res, runs):
         rows.append(("one client, max speed (3 M lines), default ring",
                      f"{fmt(tc / 1e6 if tc else None, ' M lines/s', 2)}, dropped {fmt(dropped, '', 0)}, missing {fmt(lost, '', 0)}"
                      + (f" ({tc / best:.2f}× the best peer)" if tc and best else ""),
-                     ", ".join(f"{k} {fmt(v / 1e6 if v else None, ' M', 3)}" for k, v in peers.items()),
+                     ", ".join(f"{k} {fmt(v / 1e6 if v else None, ' M', 3)} (missing {fmt(med(b, k, 'missing'), '', 0)})"
+                               for k, v in peers.items()),
                      "≥ 1.7× the best peer, none dropped", verdict(ok)))
     f = res.get("fanout")
     if f:
@@ -482,7 +485,7 @@ def main():
                 log(f"### {r}")
                 try:
                     results[r].append(scenarios[r](work))
-                except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError) as e:
+                except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError, ValueError) as e:
                     log(f"{r}: failed: {e}")
     log(f"(bench took {time.monotonic() - started:.0f} s)")
     table(results, args.runs)

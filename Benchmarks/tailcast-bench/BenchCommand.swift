@@ -20,7 +20,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let out = FileHandle(forWritingAtPath: file) ?? {
-            FileManager.default.createFile(atPath: file, contents: nil)
+            _ = FileManager.default.createFile(atPath: file, contents: nil)
             return FileHandle(forWritingAtPath: file)!
         }()
         out.truncateFile(atOffset: 0)

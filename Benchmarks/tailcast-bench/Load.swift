@@ -306,6 +306,11 @@ final class LoadReport: @unchecked Sendable {
             out += " cpu_s_per_M_lines=\(String(format: "%.2f", serverCPU / Double(max(1, lines)) * 1e6))"
             out += " peak_rss_mib=\(String(format: "%.1f", Double(rss) / 1024))"
         }
+        // The clients' own CPU: near the cores left over, the client, not the server, is the limit.
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let clientCPU = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        out += " client_cpu_s=\(String(format: "%.2f", clientCPU))"
         for (k, s) in stalledStats.enumerated() {
             out += "\n  stalled[\(k)]: received=\(s.lines) dropped_reported=\(s.dropped) complete=\(s.lines + s.dropped)"
         }
