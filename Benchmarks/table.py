@@ -418,7 +418,7 @@ def table(res, runs):
         best = max((v for v in peers.values() if v is not None), default=None)
         ok = None if None in (tc, best) else (tc >= 1.7 * best and dropped == 0 and lost == 0)
         rows.append(("one client, max speed (3 M lines), default ring",
-                     f"{fmt(tc / 1e6 if tc else None, ' M lines/s', 2)}, reported dropped {fmt(dropped, '', 0)}, missing {fmt(lost, '', 0)}"
+                     f"{fmt(tc / 1e6 if tc else None, ' M lines/s', 2)}; worst run: reported dropped {fmt(dropped, '', 0)}, missing {fmt(lost, '', 0)}"
                      + (f" ({tc / best:.2f}× the best peer)" if tc and best else ""),
                      ", ".join(f"{k} {fmt(v / 1e6 if v else None, ' M', 3)} (missing {fmt(med(b, k, 'missing'), '', 0)})"
                                for k, v in peers.items()),

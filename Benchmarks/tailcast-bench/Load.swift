@@ -261,8 +261,8 @@ struct PlannedLines: Sendable {
 
 /// Collected results of every client.
 final class LoadReport: @unchecked Sendable {
-    // @unchecked: every mutable field is written under `lock`, or (the write* fields) by the
-    // main task after the clients' task group has ended, and read after that.
+    // @unchecked: every mutable field is written under `lock`, or (writeStarted, writeEnded,
+    // written) only by the main task, which reads them after the clients' task group has ended.
     private let lock = NSLock()
     private var normal: [ClientStats] = []
     private var stalledStats: [ClientStats] = []
