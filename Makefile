@@ -54,15 +54,18 @@ test: deps
 e2e: deps-test
 	TAILCAST_BIN=$(CURDIR)/.build/debug/tailcast $(PY) -m pytest -q Tests/e2e
 
-# Release builds; results go to stdout (copy them into Benchmarks/README.md).
+# Release builds; results go to stdout (copy them into Benchmarks/README.md). Issue 11's table
+# beside websocketd and tailon 1.4.3 (its own venv, $(BENCH_VENV)): 3 runs, medians (~15 min);
+# BENCH_QUICK=1 runs once. Single scenarios: Benchmarks/load.sh, Benchmarks/journal.sh.
+BENCH_VENV := .bench-venv
 bench: deps
 	@missing=""; for p in websocketd bc systemd-journal-remote; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	@[ -x $(BENCH_VENV)/bin/tailon ] || { python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q tailon==1.4.3; }
 	$(SWIFT) build -c release --product tailcast
 	$(SWIFT) build -c release --product tailcast-bench
 	bash Benchmarks/scan.sh
-	bash Benchmarks/journal.sh
-	bash Benchmarks/load.sh all
+	TAILON_PY=$(CURDIR)/$(BENCH_VENV)/bin/python python3 Benchmarks/table.py
 
 # Debian package (static Swift runtime) in dist/, checked with lintian when it is installed.
 deb: deps-build

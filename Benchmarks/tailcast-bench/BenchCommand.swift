@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailcast-bench",
         abstract: "Benchmarks for tailcast: pattern scan speed, corpus generation and WebSocket load.",
-        subcommands: [Generate.self, Scan.self, Load.self, Idle.self]
+        subcommands: [Generate.self, Scan.self, Write.self, Load.self, Idle.self]
     )
 }
 
@@ -20,7 +20,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let out = FileHandle(forWritingAtPath: file) ?? {
-            FileManager.default.createFile(atPath: file, contents: nil)
+            _ = FileManager.default.createFile(atPath: file, contents: nil)
             return FileHandle(forWritingAtPath: file)!
         }()
         out.truncateFile(atOffset: 0)

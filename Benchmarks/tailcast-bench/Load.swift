@@ -9,16 +9,30 @@ import WSClient
 import CLinux
 import TailcastCore
 
-/// Writes timestamped lines to a file that a server follows, drives WebSocket clients against
-/// it and measures delivery: lines/s, latency from write to receive, drops.
+/// Drives WebSocket clients against a server that follows a file, starts a separate writer
+/// process (`tailcast-bench write`) that appends timestamped lines to it, and measures delivery:
+/// lines/s, latency from write to receive (both sides read `CLOCK_MONOTONIC`), drops.
 ///
 /// Counts lines without decoding envelopes: a tailcast `lines` frame is scanned for `"text":"`
-/// markers; any other frame (websocketd's) is one raw line.
+/// markers, a tailon frame (a JSON array of lines) for `"` followed by a digit; any other frame
+/// (websocketd's) is one raw line.
 struct Load: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Write lines to a file and measure their delivery to WebSocket clients.")
+    static let configuration = CommandConfiguration(abstract: "Start a writer process and measure the delivery of its lines to WebSocket clients.")
+
+    /// What the server at `--url` speaks.
+    enum Peer: String, ExpressibleByArgument, CaseIterable, Sendable {
+        /// tailcast's `/ws`: the query string is the query; frames are envelopes.
+        case tailcast
+        /// websocketd running `websocketd-tail.sh`: the query string (`tag=TAG`) picks the grep pattern; one line per frame.
+        case websocketd
+        /// tailon 1.x's raw SockJS endpoint (`/ws/websocket`): the client sends a `tail` command for
+        /// `--file`, or `grep` with the query as the regex; frames are JSON arrays of lines.
+        case tailon
+    }
 
     @Option(help: "WebSocket URL without query, e.g. ws://127.0.0.1:8080/ws") var url: String
-    @Option(help: "Query strings, one per client (cycled); TAG becomes the client's tag, e.g. q=TAG&F") var query: [String] = [""]
+    @Option(help: "The server: \(Peer.allCases.map(\.rawValue).joined(separator: ", ")).") var peer = Peer.tailcast
+    @Option(help: "Query strings, one per client (cycled); TAG becomes the client's tag, e.g. q=TAG&F (for tailon: a grep regex)") var query: [String] = [""]
     @Option(help: "The file the server follows.") var file: String
     @Option var lines = 1_000_000
     @Option(help: "Lines per second; 0 writes as fast as possible.") var rate = 0
@@ -27,19 +41,30 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Seconds a stalled client stops reading.") var stallSeconds = 20
     @Option(help: "Give up after this many seconds.") var timeout = 120
     @Option(help: "Distinct tags written round-robin in lines (TAG in --query).") var tags = 100
+    @Option(help: "Milliseconds to wait after every client is connected before writing (servers that start a process per client need longer).") var settleMs = 300
+    @Flag(inversion: .prefixedNo, help: "Start the writer; with --no-write the clients connect, print connected=N and receive until --timeout (for a client that another process stops with SIGSTOP).") var write = true
     @Option(help: "Server PID, to report its CPU time and peak RSS.") var serverPid: Int32 = 0
     @Option(help: "A label printed with the results.") var label = "tailcast"
+
+    func validate() throws {
+        guard clients >= 1, clients <= 20_000 else { throw ValidationError("--clients must be in 1...20000") }
+        guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be in 1...3600 seconds") }
+        guard (1...1000).contains(tags) else { throw ValidationError("--tags must be in 1...1000") }
+    }
 
     func run() async throws {
         let report = LoadReport()
         let clientCount = clients
         let queries = query
         let url = self.url
+        let peer = self.peer
+        let path = URL(fileURLWithPath: file).standardizedFileURL.path
         let stalledCount = stalled
         let stallNanos = UInt64(stallSeconds) * 1_000_000_000
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout) * 1_000_000_000
-        let expected = lines
+        let deadline = MonotonicClock.nanos() + UInt64(timeout) * 1_000_000_000
         let tagCount = tags
+        // What each client gets when the writer writes every line (it stops early only at --timeout).
+        let planned = PlannedLines(perTag: LineWriter.perTag(written: lines, tags: tags))
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let log = logger
@@ -49,58 +74,87 @@ struct Load: AsyncParsableCommand {
             for c in 0..<clientCount {
                 let tag = String(format: "tag%03d", c % tagCount)
                 let q = queries[c % queries.count].replacingOccurrences(of: "TAG", with: tag)
-                let full = q.isEmpty ? url : url + "?" + q
+                let full = q.isEmpty || peer == .tailon ? url : url + "?" + q
                 let isStalled = c < stalledCount
                 group.addTask {
                     var config = WebSocketClientConfiguration()
                     config.maxFrameSize = 1 << 24
-                    _ = try? await WebSocketClient.connect(url: full, configuration: config, logger: log) { inbound, _, _ in
+                    _ = try? await WebSocketClient.connect(url: full, configuration: config, logger: log) { inbound, outbound, _ in
                         var stats = ClientStats()
                         defer {
                             report.add(stats, stalled: isStalled)
                             report.finished.add(1, ordering: .relaxed)
                         }
+                        if peer == .tailon {
+                            try await outbound.write(.text(Self.tailonCommand(path: path, regex: q)))
+                        }
                         report.connected.add(1, ordering: .relaxed)
                         var iterator = inbound.makeAsyncIterator()
                         var stallUntil: UInt64 = 0
                         while let frame = try await iterator.next() {
-                            let now = DispatchTime.now().uptimeNanoseconds
+                            let now = MonotonicClock.nanos()
                             if isStalled, stallUntil == 0, stats.lines > 0 || stats.frames > 1 {
                                 stallUntil = now + stallNanos
                                 try await Task.sleep(nanoseconds: stallNanos)
                             }
-                            stats.take(frame.data, now: DispatchTime.now().uptimeNanoseconds)
+                            let counted = stats.lines + stats.dropped
+                            stats.take(frame.data, now: MonotonicClock.nanos())
+                            report.progress.add(stats.lines + stats.dropped - counted, ordering: .relaxed)
                             if Task.isCancelled { break }
-                            if report.writerDone.load(ordering: .relaxed), stats.lines + stats.dropped >= report.expectedFor(tag: tag, pattern: !q.isEmpty) { break }
-                            if DispatchTime.now().uptimeNanoseconds > deadline { break }
+                            if stats.lines + stats.dropped >= planned.expectedFor(tag: tag, pattern: !q.isEmpty) { break }
+                            if MonotonicClock.nanos() > deadline { break }
                         }
                     }
                 }
             }
             // Wait until every client is connected, then write.
-            while report.connected.load(ordering: .relaxed) < clientCount, DispatchTime.now().uptimeNanoseconds < deadline {
+            while report.connected.load(ordering: .relaxed) < clientCount, MonotonicClock.nanos() < deadline {
                 try await Task.sleep(nanoseconds: 10_000_000)
             }
-            try await Task.sleep(nanoseconds: 300_000_000)
-            let writer = LineWriter(path: file, tags: tagCount)
-            let started = DispatchTime.now().uptimeNanoseconds
-            try await writer.write(lines: expected, rate: rate, deadline: deadline)
+            try await Task.sleep(nanoseconds: UInt64(settleMs) * 1_000_000)
+            guard write else {
+                // Unbuffered: the process that stops this one waits for the line.
+                FileHandle.standardOutput.write(Data("connected=\(report.connected.load(ordering: .relaxed))\n".utf8))
+                while MonotonicClock.nanos() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
+                group.cancelAll()
+                return
+            }
+            let started = MonotonicClock.nanos()
+            let remaining = Int((deadline - min(deadline, started)) / 1_000_000_000)
+            let written = try await WriterProcess.run(file: file, lines: lines, rate: rate, tags: tagCount, timeout: max(1, remaining))
             report.writeStarted = started
-            report.writeEnded = DispatchTime.now().uptimeNanoseconds
-            report.perTag = writer.perTag
-            report.writerDone.store(true, ordering: .relaxed)
-            // The last matching line may arrive before the writer ends and nothing after it:
-            // give the clients until every one is done, a grace period, or the deadline.
-            let grace = DispatchTime.now().uptimeNanoseconds + UInt64(max(5, stallSeconds + 5)) * 1_000_000_000
-            while report.finished.load(ordering: .relaxed) < clientCount,
-                  DispatchTime.now().uptimeNanoseconds < min(grace, deadline) {
+            report.writeEnded = MonotonicClock.nanos()
+            report.written = written
+            // Slow servers deliver long after the writer ends: wait until every client has its
+            // lines, or nothing arrived for 3 s (after a stalled client's stall), or the deadline.
+            let stallEnd = started + (stalledCount > 0 ? UInt64(stallSeconds + 2) * 1_000_000_000 : 0)
+            var seen = report.progress.load(ordering: .relaxed)
+            var lastChange = MonotonicClock.nanos()
+            while report.finished.load(ordering: .relaxed) < clientCount, MonotonicClock.nanos() < deadline {
                 try await Task.sleep(nanoseconds: 20_000_000)
+                let now = MonotonicClock.nanos()
+                let progress = report.progress.load(ordering: .relaxed)
+                if progress != seen {
+                    seen = progress
+                    lastChange = now
+                } else if now - lastChange > 3_000_000_000, now > stallEnd {
+                    break
+                }
             }
             group.cancelAll()
             try? await group.waitForAll()
         }
+        guard write else { return }
         let cpu = ProcStat.cpuSeconds(pid: serverPid) - cpuBefore
-        report.print(label: label, lines: expected, rate: rate, serverCPU: cpu, serverPid: serverPid)
+        report.print(label: label, lines: report.written, rate: rate, serverCPU: cpu, serverPid: serverPid)
+    }
+
+    /// tailon's command to follow `path` from its end: `tail`, or `grep` with `regex`.
+    static func tailonCommand(path: String, regex: String) -> String {
+        let escapedPath = path.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        if regex.isEmpty { return #"{"command":"tail","path":""# + escapedPath + #"","tail-lines":0}"# }
+        let escapedRegex = regex.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return #"{"command":"grep","path":""# + escapedPath + #"","tail-lines":0,"script":""# + escapedRegex + #""}"#
     }
 }
 
@@ -116,11 +170,28 @@ struct ClientStats: Sendable {
     private static let textMarker = Array(#""text":""#.utf8)
     private static let droppedMarker = Array(#""type":"dropped""#.utf8)
     private static let countMarker = Array(#""count":"#.utf8)
+    private static let quote: [UInt8] = [UInt8(ascii: "\"")]
 
     mutating func take(_ buffer: ByteBuffer, now: UInt64) {
         frames += 1
         buffer.withUnsafeReadableBytes { bytes in
             guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            if bytes[0] == UInt8(ascii: "[") {
+                // tailon: a JSON array of lines. Only whole lines count: a string of the writer's
+                // 149 bytes and `\n` (tailon 1.4.3 splices lines cut across its pipe reads).
+                var pos = 0
+                while let q = Self.find(Self.quote, in: bytes, from: pos) {
+                    let end = q + 1 + LineShape.bytes - 1
+                    if end + 2 < bytes.count, bytes[q + 1] >= 0x30, bytes[q + 1] <= 0x39,
+                       bytes[end] == UInt8(ascii: "\\"), bytes[end + 1] == UInt8(ascii: "n"), bytes[end + 2] == UInt8(ascii: "\"") {
+                        record(parseNanos(bytes, at: q + 1), now: now)
+                        pos = end + 3
+                    } else {
+                        pos = q + 1
+                    }
+                }
+                return
+            }
             if bytes[0] != UInt8(ascii: "{") {
                 // websocketd: one raw line per frame.
                 record(parseNanos(bytes, at: 0), now: now)
@@ -173,28 +244,40 @@ struct ClientStats: Sendable {
     }
 }
 
+/// The lines each client expects: those of its tag, or all of them.
+struct PlannedLines: Sendable {
+    let perTag: [String: Int]
+    let total: Int
+
+    init(perTag: [String: Int]) {
+        self.perTag = perTag
+        total = perTag.values.reduce(0, +)
+    }
+
+    func expectedFor(tag: String, pattern: Bool) -> Int {
+        pattern ? (perTag[tag] ?? 0) : total
+    }
+}
+
 /// Collected results of every client.
 final class LoadReport: @unchecked Sendable {
-    // @unchecked: every mutable field is written under `lock`, or (the write* and perTag fields)
-    // by the single writer before `writerDone` is set with release ordering and read after.
+    // @unchecked: every mutable field is written under `lock`, or (writeStarted, writeEnded,
+    // written) only by the main task, which reads them after the clients' task group has ended.
     private let lock = NSLock()
     private var normal: [ClientStats] = []
     private var stalledStats: [ClientStats] = []
-    let writerDone = Atomic<Bool>(false)
     let connected = Atomic<Int>(0)
     let finished = Atomic<Int>(0)
+    /// Lines (received or reported dropped) over all clients so far.
+    let progress = Atomic<Int>(0)
     var writeStarted: UInt64 = 0
     var writeEnded: UInt64 = 0
-    var perTag: [String: Int] = [:]
+    var written = 0
 
     func add(_ s: ClientStats, stalled: Bool) {
         lock.lock()
         if stalled { stalledStats.append(s) } else { normal.append(s) }
         lock.unlock()
-    }
-
-    func expectedFor(tag: String, pattern: Bool) -> Int {
-        pattern ? (perTag[tag] ?? 0) : perTag.values.reduce(0, +)
     }
 
     func print(label: String, lines: Int, rate: Int, serverCPU: Double, serverPid: Int32) {
@@ -223,6 +306,11 @@ final class LoadReport: @unchecked Sendable {
             out += " cpu_s_per_M_lines=\(String(format: "%.2f", serverCPU / Double(max(1, lines)) * 1e6))"
             out += " peak_rss_mib=\(String(format: "%.1f", Double(rss) / 1024))"
         }
+        // The clients' own CPU: near the cores left over, the client, not the server, is the limit.
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let clientCPU = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        out += " client_cpu_s=\(String(format: "%.2f", clientCPU))"
         for (k, s) in stalledStats.enumerated() {
             out += "\n  stalled[\(k)]: received=\(s.lines) dropped_reported=\(s.dropped) complete=\(s.lines + s.dropped)"
         }
@@ -230,77 +318,6 @@ final class LoadReport: @unchecked Sendable {
     }
 
     private func ms(_ micros: UInt64) -> String { String(format: "%.3f", Double(micros) / 1000) }
-}
-
-/// Appends `NANOS SEQ tagNNN xxx…` lines of 150 bytes, at a rate or as fast as possible.
-final class LineWriter: @unchecked Sendable {
-    // @unchecked: used by one task at a time (the load command's writer), never shared.
-    let fd: Int32
-    let tags: Int
-    private var perTagCounts: [Int]
-    private static let tagPrefix: [UInt8] = Array(" tag".utf8)
-
-    /// Lines written per tag (`tagNNN`).
-    var perTag: [String: Int] {
-        var out: [String: Int] = [:]
-        for (i, n) in perTagCounts.enumerated() where n > 0 { out[String(format: "tag%03d", i)] = n }
-        return out
-    }
-
-    init(path: String, tags: Int) {
-        perTagCounts = [Int](repeating: 0, count: max(1, tags))
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
-        self.tags = tags
-    }
-
-    deinit { close(fd) }
-
-    func write(lines: Int, rate: Int, deadline: UInt64) async throws {
-        var seq = 0
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(1 << 20)
-        let start = DispatchTime.now().uptimeNanoseconds
-        while seq < lines, DispatchTime.now().uptimeNanoseconds < deadline {
-            let batch: Int
-            if rate > 0 {
-                let due = Int(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 * Double(rate))
-                batch = min(lines - seq, max(0, due - seq))
-                if batch == 0 {
-                    try await Task.sleep(nanoseconds: 200_000)
-                    continue
-                }
-            } else {
-                batch = min(lines - seq, 2000)
-            }
-            buffer.removeAll(keepingCapacity: true)
-            let now = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<batch {
-                let tagIndex = seq % tags
-                perTagCounts[tagIndex] += 1
-                let start = buffer.count
-                appendDecimal(UInt64(now), to: &buffer)
-                buffer.append(0x20)
-                appendDecimal(UInt64(seq), to: &buffer)
-                buffer.append(contentsOf: Self.tagPrefix)
-                buffer.append(UInt8(0x30 + tagIndex / 100 % 10))
-                buffer.append(UInt8(0x30 + tagIndex / 10 % 10))
-                buffer.append(UInt8(0x30 + tagIndex % 10))
-                buffer.append(0x20)
-                let pad = 149 - (buffer.count - start)
-                if pad > 0 { buffer.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: pad)) }
-                buffer.append(0x0A)
-                seq += 1
-            }
-            buffer.withUnsafeBytes { b in
-                var off = 0
-                while off < b.count {
-                    let n = Foundation.write(fd, b.baseAddress! + off, b.count - off)
-                    if n <= 0 { break }
-                    off += n
-                }
-            }
-        }
-    }
 }
 
 /// The server's CPU time and peak RSS from /proc.
