@@ -11,7 +11,7 @@ BUILD_PKGS := pkg-config libpcre2-dev libsystemd-dev
 TEST_PKGS := logrotate curl jq procps chromium chromium-driver nginx-light openssl systemd-journal-remote python3-yaml
 PY_PKGS := pytest websockets selenium sseclient-py
 
-.PHONY: all deps deps-build deps-test build release run test unit e2e bench deb deb-test clean fuzz
+.PHONY: all deps deps-build deps-test build release run test unit e2e bench deb deb-test clean fuzz lint format
 
 all: build
 
@@ -43,13 +43,21 @@ run: release
 	./.build/release/tailcast --config $(CONFIG)
 
 # One debug build serves both suites: unit tests, then the end-to-end tests on its binary.
-test: deps
+test: deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	bash packaging/check-unit.sh
 	TAILCAST_BIN=$(CURDIR)/.build/debug/tailcast bash packaging/check-monitoring.sh
 	$(MAKE) e2e
 	$(MAKE) deb-test
+
+# The Swift community's formatter, shipped with the toolchain (rules in .swift-format).
+FORMATTED := Sources Tests Benchmarks Fuzz Package.swift
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMATTED)
+
+format:
+	$(SWIFT) format --in-place --recursive --parallel $(FORMATTED)
 
 e2e: deps-test
 	TAILCAST_BIN=$(CURDIR)/.build/debug/tailcast $(PY) -m pytest -q Tests/e2e

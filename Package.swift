@@ -5,7 +5,7 @@ let package = Package(
     name: "tailcast",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "tailcast", targets: ["tailcast"]),
+        .executable(name: "tailcast", targets: ["tailcast"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),

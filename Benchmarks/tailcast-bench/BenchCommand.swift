@@ -19,10 +19,12 @@ struct Generate: ParsableCommand {
     @Option var length = 150
 
     func run() throws {
-        let out = FileHandle(forWritingAtPath: file) ?? {
-            _ = FileManager.default.createFile(atPath: file, contents: nil)
-            return FileHandle(forWritingAtPath: file)!
-        }()
+        let out =
+            FileHandle(forWritingAtPath: file)
+            ?? {
+                _ = FileManager.default.createFile(atPath: file, contents: nil)
+                return FileHandle(forWritingAtPath: file)!
+            }()
         out.truncateFile(atOffset: 0)
         var rng = SplitMix(seed: 42)
         var chunk = [UInt8]()
@@ -107,9 +109,11 @@ struct SplitMix {
 enum Corpus {
     static let levels = ["INFO", "INFO", "INFO", "DEBUG", "WARN", "INFO", "INFO", "DEBUG", "INFO", "NOTICE"]
     static let services = ["api", "auth", "billing", "search", "worker", "gateway", "db", "cache"]
-    static let messages = ["request completed", "cache miss for key", "user session refreshed", "connection reset by peer",
-                           "upstream timeout after retry", "query executed", "job scheduled", "token validated",
-                           "connection refused", "slow response from backend"]
+    static let messages = [
+        "request completed", "cache miss for key", "user session refreshed", "connection reset by peer",
+        "upstream timeout after retry", "query executed", "job scheduled", "token validated",
+        "connection refused", "slow response from backend",
+    ]
 
     static func line(_ i: Int, length: Int, rng: inout SplitMix) -> [UInt8] {
         let r = rng.next()
@@ -117,7 +121,8 @@ enum Corpus {
         let svc = services[Int(r >> 16) % services.count]
         let msg = messages[Int(r >> 24) % messages.count]
         let ms = Int(r >> 32) % 5000
-        var s = "2026-11-25T10:\(String(format: "%02d:%02d", (i / 60000) % 60, (i / 1000) % 60)).\(String(format: "%03d", i % 1000))Z \(level) [\(svc)] \(msg) id=\(r % 1_000_000) duration=\(ms).\(r % 10)ms client=10.\(r % 256).\((r >> 8) % 256).\((r >> 16) % 256) "
+        var s =
+            "2026-11-25T10:\(String(format: "%02d:%02d", (i / 60000) % 60, (i / 1000) % 60)).\(String(format: "%03d", i % 1000))Z \(level) [\(svc)] \(msg) id=\(r % 1_000_000) duration=\(ms).\(r % 10)ms client=10.\(r % 256).\((r >> 8) % 256).\((r >> 16) % 256) "
         while s.utf8.count < length { s += "x" }
         return Array(s.utf8.prefix(length))
     }

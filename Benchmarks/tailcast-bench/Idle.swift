@@ -44,7 +44,9 @@ struct Idle: AsyncParsableCommand {
             let during = ProcStat.currentRSSKiB(pid: serverPid)
             let open = state.opened.load(ordering: .relaxed)
             let perConnection = open > 0 ? Double(during - before) / Double(open) : 0
-            print("\(label) (e): idle_connections=\(open) failed=\(state.failed.load(ordering: .relaxed)) rss_before_mib=\(String(format: "%.1f", Double(before) / 1024)) rss_with_connections_mib=\(String(format: "%.1f", Double(during) / 1024)) kib_per_connection=\(String(format: "%.1f", perConnection))")
+            print(
+                "\(label) (e): idle_connections=\(open) failed=\(state.failed.load(ordering: .relaxed)) rss_before_mib=\(String(format: "%.1f", Double(before) / 1024)) rss_with_connections_mib=\(String(format: "%.1f", Double(during) / 1024)) kib_per_connection=\(String(format: "%.1f", perConnection))"
+            )
             state.release.store(true, ordering: .relaxed)
             group.cancelAll()
             try? await group.waitForAll()

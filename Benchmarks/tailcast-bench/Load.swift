@@ -1,13 +1,13 @@
 import ArgumentParser
+import CLinux
 import Foundation
 import Histogram
 import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
-import WSClient
-import CLinux
 import TailcastCore
+import WSClient
 
 /// Drives WebSocket clients against a server that follows a file, starts a separate writer
 /// process (`tailcast-bench write`) that appends timestamped lines to it, and measures delivery:
@@ -17,7 +17,8 @@ import TailcastCore
 /// markers, a tailon frame (a JSON array of lines) for `"` followed by a digit; any other frame
 /// (websocketd's) is one raw line.
 struct Load: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start a writer process and measure the delivery of its lines to WebSocket clients.")
+    static let configuration = CommandConfiguration(
+        abstract: "Start a writer process and measure the delivery of its lines to WebSocket clients.")
 
     /// What the server at `--url` speaks.
     enum Peer: String, ExpressibleByArgument, CaseIterable, Sendable {
@@ -32,7 +33,8 @@ struct Load: AsyncParsableCommand {
 
     @Option(help: "WebSocket URL without query, e.g. ws://127.0.0.1:8080/ws") var url: String
     @Option(help: "The server: \(Peer.allCases.map(\.rawValue).joined(separator: ", ")).") var peer = Peer.tailcast
-    @Option(help: "Query strings, one per client (cycled); TAG becomes the client's tag, e.g. q=TAG&F (for tailon: a grep regex)") var query: [String] = [""]
+    @Option(help: "Query strings, one per client (cycled); TAG becomes the client's tag, e.g. q=TAG&F (for tailon: a grep regex)")
+    var query: [String] = [""]
     @Option(help: "The file the server follows.") var file: String
     @Option var lines = 1_000_000
     @Option(help: "Lines per second; 0 writes as fast as possible.") var rate = 0
@@ -41,8 +43,14 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Seconds a stalled client stops reading.") var stallSeconds = 20
     @Option(help: "Give up after this many seconds.") var timeout = 120
     @Option(help: "Distinct tags written round-robin in lines (TAG in --query).") var tags = 100
-    @Option(help: "Milliseconds to wait after every client is connected before writing (servers that start a process per client need longer).") var settleMs = 300
-    @Flag(inversion: .prefixedNo, help: "Start the writer; with --no-write the clients connect, print connected=N and receive until --timeout (for a client that another process stops with SIGSTOP).") var write = true
+    @Option(
+        help: "Milliseconds to wait after every client is connected before writing (servers that start a process per client need longer).")
+    var settleMs = 300
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Start the writer; with --no-write the clients connect, print connected=N and receive until --timeout (for a client that another process stops with SIGSTOP)."
+    ) var write = true
     @Option(help: "Server PID, to report its CPU time and peak RSS.") var serverPid: Int32 = 0
     @Option(help: "A label printed with the results.") var label = "tailcast"
 
@@ -183,7 +191,8 @@ struct ClientStats: Sendable {
                 while let q = Self.find(Self.quote, in: bytes, from: pos) {
                     let end = q + 1 + LineShape.bytes - 1
                     if end + 2 < bytes.count, bytes[q + 1] >= 0x30, bytes[q + 1] <= 0x39,
-                       bytes[end] == UInt8(ascii: "\\"), bytes[end + 1] == UInt8(ascii: "n"), bytes[end + 2] == UInt8(ascii: "\"") {
+                        bytes[end] == UInt8(ascii: "\\"), bytes[end + 1] == UInt8(ascii: "n"), bytes[end + 2] == UInt8(ascii: "\"")
+                    {
                         record(parseNanos(bytes, at: q + 1), now: now)
                         pos = end + 3
                     } else {
@@ -309,7 +318,8 @@ final class LoadReport: @unchecked Sendable {
         // The clients' own CPU: near the cores left over, the client, not the server, is the limit.
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let clientCPU = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        let clientCPU =
+            Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         out += " client_cpu_s=\(String(format: "%.2f", clientCPU))"
         for (k, s) in stalledStats.enumerated() {
             out += "\n  stalled[\(k)]: received=\(s.lines) dropped_reported=\(s.dropped) complete=\(s.lines + s.dropped)"
@@ -324,7 +334,8 @@ final class LoadReport: @unchecked Sendable {
 enum ProcStat {
     static func cpuSeconds(pid: Int32) -> Double {
         guard pid > 0, let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return 0 }
+            let close = text.lastIndex(of: ")")
+        else { return 0 }
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return 0 }
         return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))

@@ -12,8 +12,11 @@ enum WriterProcess {
     /// Returns the number of lines the writer wrote (its `written=N`).
     static func run(file: String, lines: Int, rate: Int, tags: Int, timeout: Int) async throws -> Int {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        process.arguments = ["write", "--file", file, "--lines", String(lines), "--rate", String(rate), "--tags", String(tags), "--timeout", String(timeout)]
+        process.executableURL = URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        process.arguments = [
+            "write", "--file", file, "--lines", String(lines), "--rate", String(rate), "--tags", String(tags), "--timeout", String(timeout),
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
@@ -25,7 +28,8 @@ enum WriterProcess {
         }
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         guard status == 0, let range = output.range(of: "written="),
-              let written = Int(output[range.upperBound...].prefix(while: \.isNumber)) else {
+            let written = Int(output[range.upperBound...].prefix(while: \.isNumber))
+        else {
             throw Failed(status: status, output: output)
         }
         return written

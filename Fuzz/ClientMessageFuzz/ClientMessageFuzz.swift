@@ -20,7 +20,7 @@ private func write(_ v: JSONValue, into out: inout String) -> Bool {
     case .null: out += "null"
     case .bool(let b): out += b ? "true" : "false"
     case .number(let d):
-        guard d.isFinite else { return false }   // 1e999 parses as infinity; JSON cannot say it
+        guard d.isFinite else { return false }  // 1e999 parses as infinity; JSON cannot say it
         out += "\(d)"
     case .string(let s): writeString(s, into: &out)
     case .array(let items):
@@ -69,8 +69,13 @@ private func depth(_ v: JSONValue) -> Int {
 private func forEachString(_ v: JSONValue, _ body: (String) -> Void) {
     switch v {
     case .string(let s): body(s)
-    case .array(let items): items.forEach { forEachString($0, body) }
-    case .object(let members): members.forEach { body($0.0); forEachString($0.1, body) }
+    case .array(let items):
+        for item in items { forEachString(item, body) }
+    case .object(let members):
+        for (key, value) in members {
+            body(key)
+            forEachString(value, body)
+        }
     default: break
     }
 }
@@ -91,7 +96,10 @@ private func referenceString(_ b: [UInt8], from start: Int) -> [UInt8]? {
     func hex4(at k: Int) -> UInt32? {
         guard k + 4 <= b.count else { return nil }
         var v: UInt32 = 0
-        for j in k..<k + 4 { guard let d = hexDigit(b[j]) else { return nil }; v = v * 16 + d }
+        for j in k..<k + 4 {
+            guard let d = hexDigit(b[j]) else { return nil }
+            v = v * 16 + d
+        }
         return v
     }
     func append(_ v: UInt32) { out += Array(String(Character(Unicode.Scalar(v) ?? "\u{FFFD}")).utf8) }
@@ -111,12 +119,13 @@ private func referenceString(_ b: [UInt8], from start: Int) -> [UInt8]? {
             case UInt8(ascii: "u"):
                 guard let v = hex4(at: i + 2) else { return nil }
                 if (0xD800...0xDBFF).contains(v), i + 12 <= b.count, b[i + 6] == 0x5C, b[i + 7] == UInt8(ascii: "u"),
-                   let low = hex4(at: i + 8), (0xDC00...0xDFFF).contains(low) {
+                    let low = hex4(at: i + 8), (0xDC00...0xDFFF).contains(low)
+                {
                     append(0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00))
                     i += 12
                     continue
                 }
-                append(v)   // a lone surrogate is no scalar: U+FFFD
+                append(v)  // a lone surrogate is no scalar: U+FFFD
                 i += 6
                 continue
             default: return nil
@@ -138,8 +147,9 @@ public func clientMessageFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
     do {
         value = try JSONValue.parse(text)
     } catch {
-        check(error.code == "bad_message" && error.param == nil && !error.message.isEmpty,
-              "JSON error with code \(error.code), param \(error.param ?? "nil")")
+        check(
+            error.code == "bad_message" && error.param == nil && !error.message.isEmpty,
+            "JSON error with code \(error.code), param \(error.param ?? "nil")")
         return 0
     }
     check(depth(value) <= 32, "accepted JSON nested \(depth(value)) deep")
@@ -147,8 +157,10 @@ public func clientMessageFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
         let bytes = Array(text.utf8)
         let start = bytes.firstIndex { !(0x20 == $0 || 0x09 == $0 || 0x0A == $0 || 0x0D == $0) } ?? 0
         let want = referenceString(bytes, from: start)
-        check(want == Array(decoded.utf8),
-              "string \(show(text)) decoded to \(show(decoded)), the reference says \(want.map { show(String(decoding: $0, as: UTF8.self)) } ?? "malformed")")
+        check(
+            want == Array(decoded.utf8),
+            "string \(show(text)) decoded to \(show(decoded)), the reference says \(want.map { show(String(decoding: $0, as: UTF8.self)) } ?? "malformed")"
+        )
     }
 
     var written = ""

@@ -3,8 +3,10 @@
 /// Stops the run with `message` when `condition` is false; libFuzzer saves the input as a
 /// `crash-…` artifact (the trap is a deadly signal to it).
 @inline(__always)
-func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-           file: StaticString = #fileID, line: UInt = #line) {
+func check(
+    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
     if !condition() {
         fatalError("fuzz invariant violated: \(message())", file: file, line: line)
     }

@@ -22,8 +22,9 @@ private func checkLines(_ table: TOMLTable, lines: [ArraySlice<UInt8>], path: St
         if !e.key.isEmpty, e.key.utf8.allSatisfy(isBareKeyByte) {
             let key = Array(e.key.utf8)
             let text = Array(lines[e.line - 1])
-            check(text.count >= key.count && (0...(text.count - key.count)).contains { text[$0..<$0 + key.count].elementsEqual(key) },
-                  "key \(path)\(e.key) said to be on line \(e.line), which is \(show(String(decoding: text, as: UTF8.self)))")
+            check(
+                text.count >= key.count && (0...(text.count - key.count)).contains { text[$0..<$0 + key.count].elementsEqual(key) },
+                "key \(path)\(e.key) said to be on line \(e.line), which is \(show(String(decoding: text, as: UTF8.self)))")
         }
         checkLines(e.value, lines: lines, path: path + e.key + ".")
     }
@@ -78,10 +79,12 @@ public func configFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if !text.utf8.contains(0x0D) {
         let crlf = String(decoding: Array(text.utf8).flatMap { $0 == 0x0A ? [0x0D, 0x0A] : [$0] }, as: UTF8.self)
         let (doc2, errors2) = TOMLDocument.parse(crlf)
-        check(summary(doc.root) == summary(doc2.root),
-              "CRLF line endings change the document: \(summary(doc.root)) vs \(summary(doc2.root)) for \(show(text))")
-        check(syntaxErrors.map(\.line) == errors2.map(\.line),
-              "CRLF line endings change the syntax errors: \(syntaxErrors.map(\.line)) vs \(errors2.map(\.line))")
+        check(
+            summary(doc.root) == summary(doc2.root),
+            "CRLF line endings change the document: \(summary(doc.root)) vs \(summary(doc2.root)) for \(show(text))")
+        check(
+            syntaxErrors.map(\.line) == errors2.map(\.line),
+            "CRLF line endings change the syntax errors: \(syntaxErrors.map(\.line)) vs \(errors2.map(\.line))")
     }
 
     do {
@@ -91,8 +94,9 @@ public func configFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         check((1...256).contains(c.server.maxPatterns), "max_patterns \(c.server.maxPatterns)")
         check((16...65_536).contains(c.server.maxPatternBytes), "max_pattern_bytes \(c.server.maxPatternBytes)")
         check((4096...(16 << 20)).contains(c.server.maxFrameBytes), "max_frame_bytes \(c.server.maxFrameBytes)")
-        check(c.server.basePath.isEmpty || (c.server.basePath.hasPrefix("/") && !c.server.basePath.hasSuffix("/")),
-              "base_path \(show(c.server.basePath))")
+        check(
+            c.server.basePath.isEmpty || (c.server.basePath.hasPrefix("/") && !c.server.basePath.hasSuffix("/")),
+            "base_path \(show(c.server.basePath))")
         if let d = c.server.stateDir { check(d.hasPrefix("/"), "state_dir \(show(d))") }
         if let a = c.auth { check(a.tokensFile.hasPrefix("/"), "tokens_file \(show(a.tokensFile))") }
         if let t = c.tls { check(t.certificate.hasPrefix("/") && t.key.hasPrefix("/"), "tls paths") }

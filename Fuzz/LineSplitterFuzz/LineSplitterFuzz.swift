@@ -95,7 +95,9 @@ public func lineSplitterFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             return 0
         }
         let jsonText = members.first { $0.0 == "text" }?.1
-        check(jsonText.map { $0 == .string(String(decoding: text, as: UTF8.self)) } ?? false, "fragment \(i) text differs from the line's text")
+        check(
+            jsonText.map { $0 == .string(String(decoding: text, as: UTF8.self)) } ?? false,
+            "fragment \(i) text differs from the line's text")
         // Byte-exact: JSON strings compare by canonical equivalence, the bytes must not differ.
         if case .string(let s)? = jsonText { check(Array(s.utf8) == text, "fragment \(i) text bytes differ") }
         let cutFlag = members.contains { $0.0 == "truncated" && $0.1 == .bool(true) }

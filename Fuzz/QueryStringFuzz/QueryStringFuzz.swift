@@ -70,8 +70,10 @@ public func queryStringFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
 
     // Same pairs as the byte-level reference (on the bytes the server sees: valid UTF-8).
     let reference = referenceParse(Array(raw.utf8))
-    check(reference.count == params.count && zip(reference, params).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 },
-          "QueryString.parse(\(show(raw))) = \(params.map { "\(show($0.0))=\(show($0.1))" }) but the bytes say \(reference.map { "\(show($0.0))=\(show($0.1))" })")
+    check(
+        reference.count == params.count && zip(reference, params).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 },
+        "QueryString.parse(\(show(raw))) = \(params.map { "\(show($0.0))=\(show($0.1))" }) but the bytes say \(reference.map { "\(show($0.0))=\(show($0.1))" })"
+    )
 
     // Round trip of the decoder.
     let encoded = params.map { percentEncode($0.0) + "=" + percentEncode($0.1) }.joined(separator: "&")

@@ -31,7 +31,8 @@ public enum Notice: Sendable, Equatable {
             if d.reason == "restarted" {
                 let epoch = d.epoch.map { " (epoch \($0))" } ?? ""
                 let from = d.fromSeq.map { " from seq \($0)" } ?? ""
-                return "tailcast tail: \(at)\(d.source): the server restarted without saved state\(epoch); lines\(from) of the old numbering may be missing"
+                return
+                    "tailcast tail: \(at)\(d.source): the server restarted without saved state\(epoch); lines\(from) of the old numbering may be missing"
             }
             let count = d.count.map { "\($0) line\($0 == 1 ? "" : "s")" } ?? "lines"
             let range = (d.fromSeq != nil && d.toSeq != nil) ? " (seq \(d.fromSeq!)-\(d.toSeq!))" : ""

@@ -55,8 +55,10 @@ public struct ReconnectMachine: Sendable {
     private var sentSince = false
     private var greetedAt: ContinuousClock.Instant?
 
-    public init(server: String, retryFor: Duration, firstDelay: Duration = .milliseconds(100),
-                maxDelay: Duration = .seconds(2), now: ContinuousClock.Instant) {
+    public init(
+        server: String, retryFor: Duration, firstDelay: Duration = .milliseconds(100),
+        maxDelay: Duration = .seconds(2), now: ContinuousClock.Instant
+    ) {
         self.server = server
         self.retryFor = retryFor
         self.firstDelay = firstDelay
@@ -106,7 +108,10 @@ public struct ReconnectMachine: Sendable {
         if let error, Self.refusals.contains(error.code) {
             refusal = error
         } else if case .closed(1008, let reason) = how {
-            refusal = error ?? ServerError(code: "bad_query", param: nil, message: reason.isEmpty ? "the server refused the query (close 1008)" : reason)
+            refusal =
+                error
+                ?? ServerError(
+                    code: "bad_query", param: nil, message: reason.isEmpty ? "the server refused the query (close 1008)" : reason)
         } else {
             refusal = nil
         }
@@ -116,7 +121,12 @@ public struct ReconnectMachine: Sendable {
                 return [.notice(.resumeRefused(message: refusal.message)), connect()]
             }
             let param = refusal.param.map { "\($0): " } ?? ""
-            return [.exit(code: 2, message: "tailcast tail: \(server): \(refusal.code == "bad_query" ? "" : refusal.code + ": ")\(param)\(refusal.message)")]
+            return [
+                .exit(
+                    code: 2,
+                    message: "tailcast tail: \(server): \(refusal.code == "bad_query" ? "" : refusal.code + ": ")\(param)\(refusal.message)"
+                )
+            ]
         }
         let reason = error.map { "\($0.code): \($0.message)" } ?? Self.describe(how)
         if wasGreeted {
@@ -133,7 +143,9 @@ public struct ReconnectMachine: Sendable {
         }
         let spent = outageStart.duration(to: now)
         if spent >= retryFor {
-            return [.exit(code: 1, message: "tailcast tail: \(server): cannot connect (\(reason)); gave up after \(Notice.seconds(retryFor))")]
+            return [
+                .exit(code: 1, message: "tailcast tail: \(server): cannot connect (\(reason)); gave up after \(Notice.seconds(retryFor))")
+            ]
         }
         var actions: [Action] = []
         if !outageNoticed && !lost {

@@ -31,8 +31,10 @@ final class ServerFollower: Sendable {
         self.label = several ? address.label : nil
         self.machine = Mutex(ReconnectMachine(server: address.label, retryFor: options.retryFor, now: .now))
         let style: OutputStyle = options.json ? .json : .text(color: options.color, escapeControls: TerminalOutput.stdoutIsTerminal)
-        self.renderer = Mutex(LineRenderer(style: style, server: several ? address.label : nil, showSource: several,
-                                           groupSeparators: options.wantsContext))
+        self.renderer = Mutex(
+            LineRenderer(
+                style: style, server: several ? address.label : nil, showSource: several,
+                groupSeparators: options.wantsContext))
     }
 
     func run() async -> Int32 {
@@ -88,8 +90,9 @@ final class ServerFollower: Sendable {
 
     private func attempt(since: [ResumePoint], watch: ConnectionWatch) async -> ReconnectMachine.Ending {
         let url = address.webSocketURL(query: TailQuery(options).queryString(since: since))
-        var configuration = WebSocketClientConfiguration(maxFrameSize: Self.maxMessageBytes, closeTimeout: .seconds(2),
-                                                         autoPing: .enabled(timePeriod: .seconds(30)))
+        var configuration = WebSocketClientConfiguration(
+            maxFrameSize: Self.maxMessageBytes, closeTimeout: .seconds(2),
+            autoPing: .enabled(timePeriod: .seconds(30)))
         if let token = options.token {
             configuration.additionalHeaders = [.authorization: "Bearer \(token)"]
         }

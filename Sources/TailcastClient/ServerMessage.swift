@@ -48,7 +48,8 @@ public enum ServerMessage: Sendable, Equatable {
             return .hello(Hello(sources: h.sources, epochs: h.epochs ?? [:], seqs: h.seqs ?? [:], heartbeatMillis: h.heartbeat_ms))
         case "dropped":
             let d = try JSONDecoder().decode(DroppedBody.self, from: data)
-            return .dropped(Dropped(source: d.source, reason: d.reason, count: d.count, fromSeq: d.from_seq, toSeq: d.to_seq, epoch: d.epoch))
+            return .dropped(
+                Dropped(source: d.source, reason: d.reason, count: d.count, fromSeq: d.from_seq, toSeq: d.to_seq, epoch: d.epoch))
         case "event":
             let e = try JSONDecoder().decode(EventBody.self, from: data)
             return .event(source: e.source, event: e.event, detail: e.detail ?? "")

@@ -1,11 +1,12 @@
+import Dispatch
+import Foundation
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
-import Foundation
-import Synchronization
 
 /// stdout and stderr for `tailcast tail`: lines on stdout, everything else on stderr.
 ///

@@ -38,11 +38,15 @@ struct Tail: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("Server URLs (default http://127.0.0.1:8080) and patterns, in any order.",
-                                 valueName: "URL|PATTERN"))
+    @Argument(
+        help: ArgumentHelp(
+            "Server URLs (default http://127.0.0.1:8080) and patterns, in any order.",
+            valueName: "URL|PATTERN"))
     var arguments: [String] = []
 
-    @Option(name: [.customShort("e"), .customLong("regexp")], help: ArgumentHelp("A pattern, even one that looks like a URL or starts with - (repeatable).", valueName: "PATTERN"))
+    @Option(
+        name: [.customShort("e"), .customLong("regexp")],
+        help: ArgumentHelp("A pattern, even one that looks like a URL or starts with - (repeatable).", valueName: "PATTERN"))
     var regexp: [String] = []
 
     @Flag(name: .customShort("i"), help: "Ignore case (grep -i).")
@@ -66,7 +70,10 @@ struct Tail: AsyncParsableCommand {
     @Option(name: .customShort("C"), help: ArgumentHelp("Also print N lines around each match.", valueName: "N"))
     var context: Int?
 
-    @Option(name: .customShort("n"), help: ArgumentHelp("First print the last N matching lines of each source (default 10; 0 for none; none with --from).", valueName: "N"))
+    @Option(
+        name: .customShort("n"),
+        help: ArgumentHelp(
+            "First print the last N matching lines of each source (default 10; 0 for none; none with --from).", valueName: "N"))
     var lines: Int?
 
     @Option(name: .customLong("not"), help: ArgumentHelp("Drop lines matching P (repeatable; like | grep -v P).", valueName: "P"))
@@ -84,13 +91,18 @@ struct Tail: AsyncParsableCommand {
     @Flag(name: .customLong("no-color"), help: "No colours even on a terminal (NO_COLOR does the same).")
     var noColor = false
 
-    @Option(name: .customLong("token"), help: ArgumentHelp("Bearer token (visible in the process list: prefer TAILCAST_TOKEN or --token-file).", valueName: "T"))
+    @Option(
+        name: .customLong("token"),
+        help: ArgumentHelp("Bearer token (visible in the process list: prefer TAILCAST_TOKEN or --token-file).", valueName: "T"))
     var token: String?
 
     @Option(name: .customLong("token-file"), help: ArgumentHelp("Read the bearer token from file F.", valueName: "F"))
     var tokenFile: String?
 
-    @Option(name: .customLong("retry"), help: ArgumentHelp("Seconds to keep trying to reach a server, at start and after a lost connection, before exiting 1.", valueName: "SECONDS"))
+    @Option(
+        name: .customLong("retry"),
+        help: ArgumentHelp(
+            "Seconds to keep trying to reach a server, at start and after a lost connection, before exiting 1.", valueName: "SECONDS"))
     var retry = 15
 
     func validate() throws {
@@ -132,7 +144,8 @@ struct Tail: AsyncParsableCommand {
         options.sources = sources
         options.from = from
         options.json = json
-        options.color = !json && !noColor && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+        options.color =
+            !json && !noColor && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
             && TerminalOutput.stdoutIsTerminal
         options.token = try resolvedToken(environment)
         options.retryFor = .seconds(retry)
@@ -148,7 +161,8 @@ struct Tail: AsyncParsableCommand {
         if let tokenFile {
             // A token is short: read at most 4 KiB, so a wrong path (/dev/zero) cannot hang us.
             guard let handle = FileHandle(forReadingAtPath: tokenFile),
-                  let data = try? handle.read(upToCount: 4097) else {
+                let data = try? handle.read(upToCount: 4097)
+            else {
                 printError("tailcast tail: --token-file \(tokenFile) cannot be read (missing, or permissions?)")
                 throw ExitCode(2)
             }

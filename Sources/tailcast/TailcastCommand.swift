@@ -75,8 +75,10 @@ struct Serve: AsyncParsableCommand {
         }
         for f in file {
             guard let eq = f.firstIndex(of: "="), SourceConfig.isValidName(String(f[..<eq])),
-                  !f[f.index(after: eq)...].isEmpty else {
-                throw ValidationError("--file takes NAME=PATH with NAME of A-Z a-z 0-9 _ . - (e.g. --file syslog=/var/log/syslog); got \(f)")
+                !f[f.index(after: eq)...].isEmpty
+            else {
+                throw ValidationError(
+                    "--file takes NAME=PATH with NAME of A-Z a-z 0-9 _ . - (e.g. --file syslog=/var/log/syslog); got \(f)")
             }
         }
     }
@@ -104,7 +106,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         guard !cfg.sources.isEmpty else {
-            printError("tailcast: no source configured. Add one with --file NAME=PATH (e.g. --file syslog=/var/log/syslog), --journal NAME, or a [[source]] table in the config file (see etc/tailcast.toml).")
+            printError(
+                "tailcast: no source configured. Add one with --file NAME=PATH (e.g. --file syslog=/var/log/syslog), --journal NAME, or a [[source]] table in the config file (see etc/tailcast.toml)."
+            )
             throw ExitCode(2)
         }
 
@@ -134,11 +138,16 @@ struct Serve: AsyncParsableCommand {
                     return overrides.applyOverrides(to: try ConfigParser.parse(text, baseDirectory: ConfigFile.directory(of: path)))
                 }
             }
-            group = ServiceGroupRunner(try server.serviceGroup(reload: reload) { channel in
-                logger.notice("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
-                                                      "sources": "\(names)"])
-                Welcome.show(port: channel.localAddress?.port, config: server.runtime.config, configPath: configPath)
-            })
+            group = ServiceGroupRunner(
+                try server.serviceGroup(reload: reload) { channel in
+                    logger.notice(
+                        "listening",
+                        metadata: [
+                            "address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+                            "sources": "\(names)",
+                        ])
+                    Welcome.show(port: channel.localAddress?.port, config: server.runtime.config, configPath: configPath)
+                })
         } catch {
             printError("tailcast: cannot start the sources: \(error.description)")
             throw ExitCode(1)
@@ -148,7 +157,9 @@ struct Serve: AsyncParsableCommand {
         } catch {
             let text = "\(error)"
             if text.contains("Address already in use") {
-                printError("tailcast: cannot listen on \(cfg.server.host):\(cfg.server.port): address already in use (is another tailcast running? choose another port with --listen)")
+                printError(
+                    "tailcast: cannot listen on \(cfg.server.host):\(cfg.server.port): address already in use (is another tailcast running? choose another port with --listen)"
+                )
             } else {
                 printError("tailcast: server failed on \(cfg.server.host):\(cfg.server.port): \(text)")
             }

@@ -1,8 +1,9 @@
+import Foundation
+import TailcastCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import TailcastCore
 
 /// What a person who just ran `make run` needs once the server listens: the URL to open, one
 /// `curl` to try and the config file in use.

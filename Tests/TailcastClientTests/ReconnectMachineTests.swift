@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastClient
 
 @Suite struct ReconnectMachineTests {
@@ -29,10 +30,14 @@ import Testing
         for _ in 0..<6 {
             _ = m.hello(hello(["app": "e1"], ["app": 0]), now: t)
             for a in m.ended(.closed(code: 1000, reason: ""), now: t + .milliseconds(10)) {
-                if case .wait(let d) = a { waits.append(d); t = t + d }
+                if case .wait(let d) = a {
+                    waits.append(d)
+                    t = t + d
+                }
             }
         }
-        #expect(waits == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600), .seconds(2)])
+        #expect(
+            waits == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600), .seconds(2)])
         _ = m.hello(hello(["app": "e1"], ["app": 0]), now: t)
         let later = m.ended(.closed(code: 1001, reason: ""), now: t + .seconds(30))
         #expect(!later.contains { if case .wait = $0 { true } else { false } }, "a connection that lasted reconnects at once")
@@ -46,8 +51,11 @@ import Testing
         let kept = m.admit([line("app", 41), line("app", 42)])
         #expect(kept.count == 2)
         let actions = m.ended(.closed(code: 1001, reason: "server shutting down"), now: t0 + .seconds(5))
-        #expect(actions == [.notice(.connectionLost(reason: "closed by the server: server shutting down")),
-                            .connect(since: [ResumePoint(source: "app", seq: 42, epoch: "e1")])])
+        #expect(
+            actions == [
+                .notice(.connectionLost(reason: "closed by the server: server shutting down")),
+                .connect(since: [ResumePoint(source: "app", seq: 42, epoch: "e1")]),
+            ])
     }
 
     @Test func failedAttemptsBackOffDoublingUpToTheCapWithOneNotice() {
@@ -59,7 +67,9 @@ import Testing
         for _ in 0..<7 {
             for a in m.ended(.failed(reason: "connection refused"), now: t) {
                 switch a {
-                case .wait(let d): waits.append(d); t = t + d
+                case .wait(let d):
+                    waits.append(d)
+                    t = t + d
                 case .notice: notices += 1
                 case .exit: Issue.record("gave up too early")
                 case .connect: break
@@ -67,8 +77,11 @@ import Testing
             }
         }
         #expect(notices == 1)
-        #expect(waits == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
-                          .milliseconds(1600), .seconds(2), .seconds(2)])
+        #expect(
+            waits == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
+                .milliseconds(1600), .seconds(2), .seconds(2),
+            ])
     }
 
     @Test func givesUpWithExit1AfterTheRetryWindow() {
@@ -82,7 +95,10 @@ import Testing
                 if case .exit = a { exit = a }
             }
         }
-        guard case .exit(let code, let message) = exit else { Issue.record("never gave up"); return }
+        guard case .exit(let code, let message) = exit else {
+            Issue.record("never gave up")
+            return
+        }
         #expect(code == 1)
         #expect(message.contains("connection refused") && message.contains("1s"))
         #expect(t0.duration(to: t) >= .seconds(1) && t0.duration(to: t) < .milliseconds(1100), "the last wait ends at the window")
@@ -114,8 +130,7 @@ import Testing
         _ = m.start(now: t0)
         m.serverError(ServerError(code: "bad_query", param: "A", message: "A must be a whole number from 0 to 1000"))
         let a = m.ended(.closed(code: 1008, reason: "bad query"), now: t0)
-        #expect(a ==
-            [.exit(code: 2, message: "tailcast tail: h:1: A: A must be a whole number from 0 to 1000")])
+        #expect(a == [.exit(code: 2, message: "tailcast tail: h:1: A: A must be a whole number from 0 to 1000")])
     }
 
     @Test func aRefusedTokenExits2() {
@@ -132,7 +147,9 @@ import Testing
         let a = m.ended(.closed(code: 1008, reason: "policy"), now: t0)
         if case .exit(let code, let message) = a.first {
             #expect(code == 2 && message.contains("policy"))
-        } else { Issue.record("no exit") }
+        } else {
+            Issue.record("no exit")
+        }
     }
 
     @Test func aRefusedSinceOnAReconnectIsReportedAndFollowedFromNow() {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastClient
 
 @Suite struct TailQueryTests {
@@ -22,8 +23,9 @@ import Testing
         o.from = "-15m"
         let p = TailQuery(o).parameters()
         #expect(p.map(\.0) == ["source", "source", "q", "q", "not", "F", "i", "v", "w", "A", "B", "C", "n", "from"])
-        #expect(TailQuery(o).queryString() ==
-            "source=app&source=web-%2A%2Fnginx&q=error&q=time%20out&not=healthz&F=1&i=1&v=1&w=1&A=1&B=2&C=3&n=0&from=-15m")
+        #expect(
+            TailQuery(o).queryString()
+                == "source=app&source=web-%2A%2Fnginx&q=error&q=time%20out&not=healthz&F=1&i=1&v=1&w=1&A=1&B=2&C=3&n=0&from=-15m")
     }
 
     @Test func fromAloneReplaysNoFixedCount() {
@@ -39,8 +41,10 @@ import Testing
     @Test func sinceListsEverySourceAndTheTokenIsNeverInTheURL() {
         var o = TailOptions()
         o.token = "secret-token"
-        let q = TailQuery(o).queryString(since: [ResumePoint(source: "app", seq: 41, epoch: "k3f9"),
-                                                 ResumePoint(source: "web", seq: 7, epoch: "x_1")])
+        let q = TailQuery(o).queryString(since: [
+            ResumePoint(source: "app", seq: 41, epoch: "k3f9"),
+            ResumePoint(source: "web", seq: 7, epoch: "x_1"),
+        ])
         #expect(q == "n=10&since=app%3A41%3Ak3f9%2Cweb%3A7%3Ax_1")
         #expect(!q.contains("secret"))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TailcastCore
 
 @Suite struct AuthTests {
@@ -14,7 +15,8 @@ import Testing
     }
 
     @Test func tokensFileGivesGrantsByTokenOrDigest() throws {
-        let table = try TokenTable.parse("""
+        let table = try TokenTable.parse(
+            """
             # operators
             admin-token-0123456789
             sha256:\(Self.hex("hashed-token-0123456789"))  app,web
@@ -36,8 +38,16 @@ import Testing
     }
 
     @Test func authTableIsParsed() throws {
-        let c = try ConfigParser.parse("[auth]\ntokens_file = \"/etc/tailcast/tokens\"\nprotect_metrics = false\n[server]\nallowed_origins = [\"https://logs.example.com/\"]\n")
-        #expect(c.auth == { var a = AuthSettings(tokensFile: "/etc/tailcast/tokens"); a.protectMetrics = false; return a }())
+        let c = try ConfigParser.parse(
+            "[auth]\ntokens_file = \"/etc/tailcast/tokens\"\nprotect_metrics = false\n[server]\nallowed_origins = [\"https://logs.example.com/\"]\n"
+        )
+        #expect(
+            c.auth
+                == {
+                    var a = AuthSettings(tokensFile: "/etc/tailcast/tokens")
+                    a.protectMetrics = false
+                    return a
+                }())
         #expect(c.server.allowedOrigins == ["https://logs.example.com"])
     }
 }

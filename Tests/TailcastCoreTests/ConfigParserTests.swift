@@ -1,13 +1,18 @@
 import Testing
+
 @testable import TailcastCore
 
 private func errors(_ text: String) -> [ConfigError] {
-    do { _ = try ConfigParser.parse(text); return [] } catch { return error.errors }
+    do {
+        _ = try ConfigParser.parse(text)
+        return []
+    } catch { return error.errors }
 }
 
 @Suite struct ConfigParserTests {
     @Test func parsesAFullConfig() throws {
-        let c = try ConfigParser.parse("""
+        let c = try ConfigParser.parse(
+            """
             # comment
             [server]
             listen = "0.0.0.0:9000"   # trailing comment
@@ -38,7 +43,8 @@ private func errors(_ text: String) -> [ConfigError] {
     }
 
     @Test func reportsEveryProblemWithItsLine() {
-        let e = errors("""
+        let e = errors(
+            """
             [server]
             listen = 8080
             heartbeat_ms = 5
@@ -54,7 +60,8 @@ private func errors(_ text: String) -> [ConfigError] {
     }
 
     @Test func rejectsDuplicateSourceNames() {
-        let e = errors("""
+        let e = errors(
+            """
             [[source]]
             name = "a"
             kind = "file"
@@ -79,7 +86,8 @@ private func errors(_ text: String) -> [ConfigError] {
     /// Character "\n", which "\r\n" is not, so a CRLF file was one line and lost every key
     /// after its first.
     @Test func parsesCRLFLineEndingsLikeLF() throws {
-        let text = "[server]\r\nlisten = \"0.0.0.0:9000\"\r\nallowed_origins = [\r\n  \"https://a.example\",\r\n]\r\n\r\n"
+        let text =
+            "[server]\r\nlisten = \"0.0.0.0:9000\"\r\nallowed_origins = [\r\n  \"https://a.example\",\r\n]\r\n\r\n"
             + "[[source]]\r\nname = \"app\"\r\nkind = \"file\"\r\npath = \"/var/log/app.log\"\r\n"
         let c = try ConfigParser.parse(text)
         #expect(c.server.port == 9000)
@@ -98,7 +106,8 @@ private func errors(_ text: String) -> [ConfigError] {
     /// Every TOML 1.0 construct a config can hold (floats and dates have no key to go to),
     /// read into the expected Config.
     @Test func parsesEveryTOMLConstructAConfigCanHold() throws {
-        let c = try ConfigParser.parse(#"""
+        let c = try ConfigParser.parse(
+            #"""
             # tailcast, every TOML construct a config can hold
             "server".listen = '0.0.0.0:9000'
             server.heartbeat_ms = 1_000
@@ -173,7 +182,8 @@ private func errors(_ text: String) -> [ConfigError] {
 
     /// Sources as an inline array of inline tables; `[defaults]` as dotted keys after them.
     @Test func parsesSourcesAsInlineTables() throws {
-        let c = try ConfigParser.parse("""
+        let c = try ConfigParser.parse(
+            """
             source = [
               { name = "a", kind = "file", path = "/var/log/a", max_line_bytes = 1_024 },
               # a comment between items
@@ -192,7 +202,8 @@ private func errors(_ text: String) -> [ConfigError] {
     }
 
     @Test func namesTheLineOfEveryProblemInNewTOMLForms() {
-        let e = errors("""
+        let e = errors(
+            """
             source = [
               { name = "a", kind = "file", path = "/a" },
               { name = "b", kind = "files", path = "/b" },

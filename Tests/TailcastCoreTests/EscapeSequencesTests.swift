@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastCore
 
 private func stripped(_ s: String) -> String {
@@ -13,8 +14,10 @@ private func block(_ texts: [String]) -> LineBlock {
     return b.finish()!
 }
 
-private func filter(_ patterns: [String], literal: Bool = false, ignoreCase: Bool = false, word: Bool = false,
-                    invert: Bool = false, excludes: [String] = []) throws -> LineFilter {
+private func filter(
+    _ patterns: [String], literal: Bool = false, ignoreCase: Bool = false, word: Bool = false,
+    invert: Bool = false, excludes: [String] = []
+) throws -> LineFilter {
     var q = Query()
     q.patterns = patterns
     q.excludes = excludes
@@ -82,14 +85,14 @@ private func shownPieces(_ raw: String, _ matches: [(Int, Int)]) -> [String] {
     }
 
     @Test func malformedAndUnterminatedSequencesEndWhereTheirFormStops() {
-        #expect(stripped("red\u{1B}[31") == "red")                 // cut by the end of the line
-        #expect(stripped("x\u{1B}") == "x")                         // a lone ESC at the end
-        #expect(stripped("\u{1B}[31\u{1}z") == "\u{1}z")            // a control byte ends a CSI
-        #expect(stripped("\u{1B}[31émoji") == "émoji")              // so does a non-ASCII character
-        #expect(stripped("\u{1B}é") == "é")                         // ESC before a non-ASCII character
-        #expect(stripped("\u{1B}\u{1B}[1mx") == "x")                // ESC ESC: the lone ESC, then a CSI
-        #expect(stripped("\u{1B}]title without end") == "")          // an unterminated string runs to the end
-        #expect(stripped("日本\u{1B}[1m語\u{1B}[0m🎉") == "日本語🎉") // UTF-8 on both sides stays whole
+        #expect(stripped("red\u{1B}[31") == "red")  // cut by the end of the line
+        #expect(stripped("x\u{1B}") == "x")  // a lone ESC at the end
+        #expect(stripped("\u{1B}[31\u{1}z") == "\u{1}z")  // a control byte ends a CSI
+        #expect(stripped("\u{1B}[31émoji") == "émoji")  // so does a non-ASCII character
+        #expect(stripped("\u{1B}é") == "é")  // ESC before a non-ASCII character
+        #expect(stripped("\u{1B}\u{1B}[1mx") == "x")  // ESC ESC: the lone ESC, then a CSI
+        #expect(stripped("\u{1B}]title without end") == "")  // an unterminated string runs to the end
+        #expect(stripped("日本\u{1B}[1m語\u{1B}[0m🎉") == "日本語🎉")  // UTF-8 on both sides stays whole
     }
 
     @Test func strippedTextIsValidUTF8ForAnyInput() {
@@ -125,7 +128,7 @@ private func shownPieces(_ raw: String, _ matches: [(Int, Int)]) -> [String] {
         #expect(!b.records[0].hasMatchText && !b.records[2].hasMatchText)
         #expect(b.records[1].hasMatchText)
         #expect(b.withMatchText(1) { String(decoding: $0, as: UTF8.self) } == "ERROR coloured")
-        #expect(b.string(at: 1) == "\u{1B}[31mERROR\u{1B}[0m coloured")       // display text is raw
+        #expect(b.string(at: 1) == "\u{1B}[31mERROR\u{1B}[0m coloured")  // display text is raw
         #expect(b.withMatchText(0) { String(decoding: $0, as: UTF8.self) } == "plain line")
         #expect(b.matchText.count == "ERROR coloured".utf8.count)
         #expect(!block(["a", "b"]).hasMatchTexts)
@@ -153,15 +156,19 @@ private func shownPieces(_ raw: String, _ matches: [(Int, Int)]) -> [String] {
     @Test func mergedBlocksKeepMatchTexts() {
         let a = block(["\u{1B}[1ma\u{1B}[0m", "b"])
         let b = block(["c", "\u{1B}[2md\u{1B}[0m"])
-        let m = a.merged(with: LineBlock(firstSeq: a.endSeq, text: b.text, json: b.json, records: b.records,
-                                         meta: b.meta, matchText: b.matchText))
+        let m = a.merged(
+            with: LineBlock(
+                firstSeq: a.endSeq, text: b.text, json: b.json, records: b.records,
+                meta: b.meta, matchText: b.matchText))
         #expect((0..<4).map { i in m.withMatchText(i) { String(decoding: $0, as: UTF8.self) } } == ["a", "b", "c", "d"])
         #expect(m.hasMatchTexts)
     }
 
     @Test func wordMatchAndRegexSeeTextWithoutColours() throws {
-        let lines = ["\u{1B}[31mERROR\u{1B}[0m [worker 3] failed", "ERRORS everywhere", "\u{1B}[1mERROR\u{1B}[0m\u{1B}[2m [worker",
-                     "no match"]
+        let lines = [
+            "\u{1B}[31mERROR\u{1B}[0m [worker 3] failed", "ERRORS everywhere", "\u{1B}[1mERROR\u{1B}[0m\u{1B}[2m [worker",
+            "no match",
+        ]
         let b = block(lines)
         var w = try filter(["ERROR"], word: true)
         #expect((0..<b.count).filter { w.keeps(b, $0) } == [0, 2])
@@ -183,7 +190,10 @@ private func shownPieces(_ raw: String, _ matches: [(Int, Int)]) -> [String] {
         #expect(f.searchesBlocks)
         var found: [Int] = []
         var i = 0
-        while let k = f.firstKept(in: b, from: i, to: b.count) { found.append(k); i = k + 1 }
+        while let k = f.firstKept(in: b, from: i, to: b.count) {
+            found.append(k)
+            i = k + 1
+        }
         #expect(found == [1, 2, 3])
         let plain = block(["x", "ERROR [w", "y"])
         #expect(!plain.hasMatchTexts)

@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import NIOCore
 import Testing
+
 @testable import TailcastCore
 
 /// The "fair share" rules of the contract at the level of one subscription: bounded work per
@@ -10,8 +11,9 @@ import Testing
     static let metrics = PipelineMetrics(factory: NOOPMetricsHandler.instance)
 
     static func source(kind: SourceKind = .file) -> SourceHandle {
-        SourceHandle(name: "app", kind: kind, path: "/x", epoch: "ep1",
-                     ring: LineRing(maxLines: 1_000_000, maxBytes: 1 << 30), metrics: metrics.forSource("app"))
+        SourceHandle(
+            name: "app", kind: kind, path: "/x", epoch: "ep1",
+            ring: LineRing(maxLines: 1_000_000, maxBytes: 1 << 30), metrics: metrics.forSource("app"))
     }
 
     static func append(_ s: SourceHandle, _ lines: [String]) {
@@ -37,8 +39,9 @@ import Testing
     }
 
     static func subscription(_ params: [(String, String)], _ s: SourceHandle) throws -> Subscription {
-        try Subscription(query: QueryParser().parse(parameters: params), sources: [s], writer: EnvelopeWriter(),
-                         metrics: metrics)
+        try Subscription(
+            query: QueryParser().parse(parameters: params), sources: [s], writer: EnvelopeWriter(),
+            metrics: metrics)
     }
 
     /// Polls until the subscription has nothing pending; returns the texts and the number of polls.
@@ -115,7 +118,10 @@ import Testing
     @Test func journalFiltersChooseTheReplayedLines() throws {
         let s = Self.source(kind: .journald)
         var entries: [(String, String)] = []
-        for i in 1...200 { entries.append(("a \(i)", "A")); entries.append(("b \(i)", "B")) }
+        for i in 1...200 {
+            entries.append(("a \(i)", "A"))
+            entries.append(("b \(i)", "B"))
+        }
         Self.appendJournal(s, entries)
         var sub = try Self.subscription([("n", "50"), ("identifier", "A")], s)
         let texts = Self.drain(&sub, budgetNanos: Subscription.defaultBudgetNanos).texts

@@ -125,15 +125,20 @@ struct FollowHarness {
                     reads.append((ino, from, to))
                     nextSeq += UInt64(to - from)
                 }
-                answer = .read(token, ReadResult(offset: max(to, from), bytes: Int(max(0, to - from)), more: more,
-                                                 heldBytes: held, nextSeq: nextSeq, now: now))
+                answer = .read(
+                    token,
+                    ReadResult(
+                        offset: max(to, from), bytes: Int(max(0, to - from)), more: more,
+                        heldBytes: held, nextSeq: nextSeq, now: now))
             case .flushPartialLine:
                 flushedPartial += 1
             case .close(let token, let c):
                 open[token] = nil
                 closed.append(c)
             case .find(let identity, let dir):
-                let hit = fs.names.first { name, ino in fs.identity(ino) == identity && name.hasPrefix(dir + "/") && fs.nodes[ino]!.kind == .regular }
+                let hit = fs.names.first { name, ino in
+                    fs.identity(ino) == identity && name.hasPrefix(dir + "/") && fs.nodes[ino]!.kind == .regular
+                }
                 answer = .found(identity, hit.map { FoundFile(path: $0.key, info: fs.info($0.value)) })
             case .emit(let e):
                 events.append(e.kind)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastCore
 
 /// Every `tail -F` case of the follow rules, against an in-memory file system: no disk, no clock.
@@ -53,13 +54,13 @@ import Testing
         var (h, a) = following()
         h.fs.rename(h.path, h.path + ".1")
         let b = h.fs.create(h.path)
-        h.fs.grow(inode: a, 50)          // the app still writes to the renamed file
+        h.fs.grow(inode: a, 50)  // the app still writes to the renamed file
         h.fs.append(h.path, 30)
         h.look(after: ms)
         #expect(h.events == [.rotated])
         #expect(h.reads.map(\.inode) == [a, b], "the old file's lines come first")
         #expect(h.reads(of: a) == [[100, 150]] && h.reads(of: b) == [[0, 30]])
-        h.fs.grow(inode: a, 20)          // within rotate_wait: still read
+        h.fs.grow(inode: a, 20)  // within rotate_wait: still read
         h.look(after: wait / 2)
         #expect(h.reads(of: a) == [[100, 150], [150, 170]])
         #expect(h.closed.isEmpty)
@@ -73,7 +74,7 @@ import Testing
         var (h, a) = following()
         let b = h.fs.create(h.path + ".tmp", size: 40)
         h.fs.append(h.path, 10)
-        h.fs.rename(h.path + ".tmp", h.path)   // atomic replace: the old file loses its last name
+        h.fs.rename(h.path + ".tmp", h.path)  // atomic replace: the old file loses its last name
         h.look(after: ms)
         #expect(h.events == [.rotated])
         #expect(h.reads.map(\.inode) == [a, b])
@@ -84,7 +85,7 @@ import Testing
 
     @Test func copytruncateMidLinePublishesTheHeldPartThenReadsFromZero() {
         var (h, a) = following()
-        h.held = 7                       // a partial line is held
+        h.held = 7  // a partial line is held
         h.fs.append(h.path, 20)
         h.look(after: ms)
         h.fs.truncate(h.path, to: 0)
@@ -100,11 +101,11 @@ import Testing
     @Test func truncationToALargerSizeIsSeenWhenAnEarlierLookSawTheFileLarger() {
         var (h, a) = following()
         h.budget = 200
-        h.fs.append(h.path, 1000)        // 1 100 bytes; the read stops at its budget
+        h.fs.append(h.path, 1000)  // 1 100 bytes; the read stops at its budget
         h.look(after: ms)
         #expect(h.follower.hasMore)
         h.fs.truncate(h.path, to: 0)
-        h.fs.append(h.path, 500)         // 500 ≥ offset 300, but below the 1 100 seen before
+        h.fs.append(h.path, 500)  // 500 ≥ offset 300, but below the 1 100 seen before
         h.look(after: ms)
         #expect(h.events == [.truncated])
         #expect(h.reads(of: a) == [[100, 300], [0, 200]])
@@ -157,7 +158,7 @@ import Testing
         h.fs.unlink(h.path)
         h.look(after: ms)
         h.look(after: wait)
-        h.look(after: ms)                 // the deleted file is closed: its inode is free
+        h.look(after: ms)  // the deleted file is closed: its inode is free
         h.fs.create(h.path, size: 400, inode: a)
         h.look(after: ms)
         #expect(h.reads(of: a) == [[0, 400]], "not from the old offset 100")
@@ -190,7 +191,7 @@ import Testing
         var (h, a) = following()
         let target = h.fs.create("/srv/other.log", size: 60)
         h.fs.unlink(h.path)
-        h.fs.names[h.path] = target       // `stat` follows the link
+        h.fs.names[h.path] = target  // `stat` follows the link
         h.look(after: ms)
         #expect(h.events == [.rotated])
         #expect(h.reads(of: target) == [[0, 60]])
@@ -202,7 +203,10 @@ import Testing
         h.fs.create(h.path, size: 10)
         // The open answers with a FIFO although stat saw a regular file.
         let actions = h.follower.observe(.look(now: 0, path: h.fs.stat(h.path), open: [:]))
-        guard case .open(let token, _) = actions.first else { Issue.record("no open: \(actions)"); return }
+        guard case .open(let token, _) = actions.first else {
+            Issue.record("no open: \(actions)")
+            return
+        }
         let fifo = FileInfo(identity: FileIdentity(device: 1, inode: 999), size: 0, kind: .fifo)
         let after = h.follower.observe(.opened(token, fifo, now: 0))
         #expect(after.contains(.close(token, ClosedFile(identity: fifo.identity, offset: 0, linked: false))))
@@ -233,7 +237,7 @@ import Testing
     @Test func checkpointReachesBackAboutInitialLinesAndRecordsTheEnd() {
         var (h, a) = following(size: 0)
         for _ in 0..<30 {
-            h.fs.append(h.path, 1)       // the fake numbers one line per byte
+            h.fs.append(h.path, 1)  // the fake numbers one line per byte
             h.look(after: ms)
         }
         let c = h.follower.checkpoint
@@ -249,8 +253,8 @@ import Testing
         h.look(after: ms)
         h.fs.rename(h.path, h.path + ".1")
         h.fs.create(h.path, size: 3)
-        h.look(after: ms)                 // new file read: lines 6...8
-        h.fs.grow(inode: a, 4)            // a late write to the old file: lines 9...12
+        h.look(after: ms)  // new file read: lines 6...8
+        h.fs.grow(inode: a, 4)  // a late write to the old file: lines 9...12
         h.look(after: ms)
         let c = h.follower.checkpoint
         #expect(c?.seq == 13 && c?.offset == 3, "a restart continues after the new file's 3 bytes with seq 13")
@@ -411,13 +415,18 @@ import Testing
     let other = FileIdentity(device: 1, inode: 8)
 
     @Test func sameFileAsLongOrLongerContinues() {
-        #expect(SavedPositionCheck.check(identity: id, offset: 10, publishedTo: 50,
-                                         atPath: .present(FileInfo(identity: id, size: 50)), found: nil) == .samePath)
+        #expect(
+            SavedPositionCheck.check(
+                identity: id, offset: 10, publishedTo: 50,
+                atPath: .present(FileInfo(identity: id, size: 50)), found: nil) == .samePath)
     }
 
     @Test func sameFileShorterIsLost() {
-        if case .lost = SavedPositionCheck.check(identity: id, offset: 0, publishedTo: 50,
-                                                 atPath: .present(FileInfo(identity: id, size: 49)), found: nil) {} else {
+        if case .lost = SavedPositionCheck.check(
+            identity: id, offset: 0, publishedTo: 50,
+            atPath: .present(FileInfo(identity: id, size: 49)), found: nil)
+        {
+        } else {
             Issue.record("a truncated file must not continue")
         }
     }
@@ -425,15 +434,18 @@ import Testing
     @Test func rotatedFileFoundContinuesThere() {
         let atPath = PathStat.present(FileInfo(identity: other, size: 1))
         #expect(SavedPositionCheck.needsSearch(for: id, atPath: atPath))
-        #expect(SavedPositionCheck.check(identity: id, offset: 10, publishedTo: 50, atPath: atPath,
-                                         found: FoundFile(path: "/l/app.log.1", info: FileInfo(identity: id, size: 60)))
-            == .rotated(to: "/l/app.log.1"))
+        #expect(
+            SavedPositionCheck.check(
+                identity: id, offset: 10, publishedTo: 50, atPath: atPath,
+                found: FoundFile(path: "/l/app.log.1", info: FileInfo(identity: id, size: 60)))
+                == .rotated(to: "/l/app.log.1"))
     }
 
     @Test func rotatedFileShorterOrNotFoundIsLost() {
         let atPath = PathStat.absent(directoryMissing: false)
         for found in [nil, FoundFile(path: "/l/x", info: FileInfo(identity: id, size: 10))] {
-            if case .lost = SavedPositionCheck.check(identity: id, offset: 10, publishedTo: 50, atPath: atPath, found: found) {} else {
+            if case .lost = SavedPositionCheck.check(identity: id, offset: 10, publishedTo: 50, atPath: atPath, found: found) {
+            } else {
                 Issue.record("must be lost: \(String(describing: found))")
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TailcastCore
 
 /// Which files a glob follows: no disk.
@@ -31,8 +32,9 @@ import Testing
         // app.log was renamed to app.log.1 (still drained by the app.log member), a new app.log exists.
         #expect(g.scanned([("/l/app.log.1", info(1, 80))], open: [id(1), id(2)]).isEmpty)
         g.closed(ClosedFile(identity: id(1), offset: 80, linked: true))
-        #expect(starts(g.scanned([("/l/app.log.1", info(1, 80))], open: [id(2)]))
-            == ["/l/app.log.1": .resume(id(1), offset: 80, publishedTo: 80)])
+        #expect(
+            starts(g.scanned([("/l/app.log.1", info(1, 80))], open: [id(2)]))
+                == ["/l/app.log.1": .resume(id(1), offset: 80, publishedTo: 80)])
     }
 
     @Test func fileThatStopsMatchingContinuesWhenItMatchesAgain() {
@@ -43,8 +45,9 @@ import Testing
         g.closed(ClosedFile(identity: id(2), offset: 50, linked: true))
         g.ended("/l/b.log")
         #expect(g.members.isEmpty)
-        #expect(starts(g.scanned([("/l/b2.log", info(2, 60))], open: []))
-            == ["/l/b2.log": .resume(id(2), offset: 50, publishedTo: 50)])
+        #expect(
+            starts(g.scanned([("/l/b2.log", info(2, 60))], open: []))
+                == ["/l/b2.log": .resume(id(2), offset: 50, publishedTo: 50)])
     }
 
     @Test func renamedFileThatShrankIsReadFromItsStart() {
@@ -62,28 +65,36 @@ import Testing
         g.closed(ClosedFile(identity: id(2), offset: 90, linked: false))
         g.ended("/l/b.log")
         // A new b.log with ten lines on the freed inode.
-        #expect(starts(g.scanned([("/l/a.log", info(1)), ("/l/b.log", info(2, 100)), ("/l/k.log", info(3))], open: [id(1), id(3)]))
-            == ["/l/b.log": .fromStart])
+        #expect(
+            starts(g.scanned([("/l/a.log", info(1)), ("/l/b.log", info(2, 100)), ("/l/k.log", info(3))], open: [id(1), id(3)]))
+                == ["/l/b.log": .fromStart])
         #expect(g.rememberedCount == 0)
     }
 
     @Test func restartMatchesSavedFilesByIdentity() {
-        var g = GlobMembers(saved: [SavedFile(path: "/l/a.log", identity: id(1), offset: 10),
-                                    SavedFile(path: "/l/app.log", identity: id(5), offset: 30)])
-        let out = g.scanned([("/l/a.log", info(1, 15)), ("/l/app.log", info(6, 3)), ("/l/app.log.1", info(5, 30)),
-                             ("/l/new.log", info(7, 8))], open: [])
-        #expect(starts(out) == [
-            "/l/a.log": .resume(id(1), offset: 10, publishedTo: 10),
-            "/l/app.log": .fromStart,                                    // its old file is app.log.1 now
-            "/l/app.log.1": .resume(id(5), offset: 30, publishedTo: 30),
-            "/l/new.log": .fromStart,                                    // appeared while tailcast was down
+        var g = GlobMembers(saved: [
+            SavedFile(path: "/l/a.log", identity: id(1), offset: 10),
+            SavedFile(path: "/l/app.log", identity: id(5), offset: 30),
         ])
+        let out = g.scanned(
+            [
+                ("/l/a.log", info(1, 15)), ("/l/app.log", info(6, 3)), ("/l/app.log.1", info(5, 30)),
+                ("/l/new.log", info(7, 8)),
+            ], open: [])
+        #expect(
+            starts(out) == [
+                "/l/a.log": .resume(id(1), offset: 10, publishedTo: 10),
+                "/l/app.log": .fromStart,  // its old file is app.log.1 now
+                "/l/app.log.1": .resume(id(5), offset: 30, publishedTo: 30),
+                "/l/new.log": .fromStart,  // appeared while tailcast was down
+            ])
     }
 
     @Test func restartWithTheSavedFileRotatedOutOfTheMatchSearchesForIt() {
         var g = GlobMembers(saved: [SavedFile(path: "/l/app.log", identity: id(5), offset: 30)])
-        #expect(starts(g.scanned([("/l/app.log", info(6, 3))], open: []))
-            == ["/l/app.log": .resume(id(5), offset: 30, publishedTo: 30)])
+        #expect(
+            starts(g.scanned([("/l/app.log", info(6, 3))], open: []))
+                == ["/l/app.log": .resume(id(5), offset: 30, publishedTo: 30)])
     }
 
     @Test func thousandsOfFiles() {
@@ -113,22 +124,27 @@ import Testing
     }
 
     @Test func outOfRangeEntriesAreRejectedOneByOne() {
-        let json = "{" + [
-            "\"good\":\(entry())",
-            "\"huge\":\(entry(nextSeq: "18446744073709551615"))",
-            "\"over53\":\(entry(nextSeq: "9007199254740992"))",
-            "\"zero\":\(entry(nextSeq: "0"))",
-            "\"negativeSeq\":\(entry(nextSeq: "-1"))",
-            "\"negativeOffset\":\(entry(offset: "-5"))",
-            "\"badEpoch\":\(entry(epoch: "has space"))",
-            "\"longEpoch\":\(entry(epoch: "abcdefghijklmnopq"))",
-            "\"emptyEpoch\":\(entry(epoch: ""))",
-            "\"missing\":{\"epoch\":\"a\"}",
-        ].joined(separator: ",") + "}"
+        let json =
+            "{"
+            + [
+                "\"good\":\(entry())",
+                "\"huge\":\(entry(nextSeq: "18446744073709551615"))",
+                "\"over53\":\(entry(nextSeq: "9007199254740992"))",
+                "\"zero\":\(entry(nextSeq: "0"))",
+                "\"negativeSeq\":\(entry(nextSeq: "-1"))",
+                "\"negativeOffset\":\(entry(offset: "-5"))",
+                "\"badEpoch\":\(entry(epoch: "has space"))",
+                "\"longEpoch\":\(entry(epoch: "abcdefghijklmnopq"))",
+                "\"emptyEpoch\":\(entry(epoch: ""))",
+                "\"missing\":{\"epoch\":\"a\"}",
+            ].joined(separator: ",") + "}"
         let (entries, rejected) = SavedPositions.decode(Data(json.utf8))
         #expect(Array(entries.keys) == ["good"])
-        #expect(Set(rejected.compactMap(\.0)) == ["huge", "over53", "zero", "negativeSeq", "negativeOffset", "badEpoch",
-                                                  "longEpoch", "emptyEpoch", "missing"])
+        #expect(
+            Set(rejected.compactMap(\.0)) == [
+                "huge", "over53", "zero", "negativeSeq", "negativeOffset", "badEpoch",
+                "longEpoch", "emptyEpoch", "missing",
+            ])
         #expect(rejected.allSatisfy { !$0.1.isEmpty })
     }
 
@@ -144,7 +160,8 @@ import Testing
     }
 
     @Test func globEntryWithNegativeFileOffsetIsRejected() {
-        let json = #"{"web":{"epoch":"e","nextSeq":5,"device":0,"inode":0,"offset":0,"files":[{"path":"/l/a.log","device":1,"inode":2,"offset":-1}]}}"#
+        let json =
+            #"{"web":{"epoch":"e","nextSeq":5,"device":0,"inode":0,"offset":0,"files":[{"path":"/l/a.log","device":1,"inode":2,"offset":-1}]}}"#
         let (entries, rejected) = SavedPositions.decode(Data(json.utf8))
         #expect(entries.isEmpty && rejected.count == 1)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TailcastCore
 
 @Suite struct JournalPositionTests {
@@ -23,12 +24,14 @@ import Testing
     }
 
     @Test func outOfRangeOrBrokenPositionsAreRejectedWithAReason() {
-        for json in [#"{"epoch":"e1","nextSeq":18446744073709551615,"cursor":"s=a"}"#,
-                     #"{"epoch":"e1","nextSeq":0,"cursor":"s=a"}"#,
-                     #"{"epoch":"bad epoch!","nextSeq":5,"cursor":"s=a"}"#,
-                     #"{"epoch":"e1","nextSeq":5,"cursor":""}"#,
-                     #"{"epoch":"e1","nextSeq":-5,"cursor":"s=a"}"#,
-                     "{not json"] {
+        for json in [
+            #"{"epoch":"e1","nextSeq":18446744073709551615,"cursor":"s=a"}"#,
+            #"{"epoch":"e1","nextSeq":0,"cursor":"s=a"}"#,
+            #"{"epoch":"bad epoch!","nextSeq":5,"cursor":"s=a"}"#,
+            #"{"epoch":"e1","nextSeq":5,"cursor":""}"#,
+            #"{"epoch":"e1","nextSeq":-5,"cursor":"s=a"}"#,
+            "{not json",
+        ] {
             let (p, reasons) = loaded(json)
             #expect(p == nil, "\(json)")
             #expect(reasons.count == 1, "\(json)")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastCore
 
 private func sample(_ seq: UInt64, realtime: UInt64 = 0) -> JournalSeqIndex.Sample {
@@ -51,15 +52,18 @@ private func sample(_ seq: UInt64, realtime: UInt64 = 0) -> JournalSeqIndex.Samp
     /// back stops at the first held entry.
     func locate(_ from: UInt64, held: ClosedRange<UInt64>) -> JournalReadBackPlan.Start? {
         var at: UInt64 = 0
-        return JournalReadBackPlan.locate(from: from, samples: samples, stand: { s in
-            guard held.contains(s.seq) else { return false }
-            at = s.seq
-            return true
-        }, stepBack: { limit in
-            let n = min(limit, at - held.lowerBound)
-            at -= n
-            return n
-        })
+        return JournalReadBackPlan.locate(
+            from: from, samples: samples,
+            stand: { s in
+                guard held.contains(s.seq) else { return false }
+                at = s.seq
+                return true
+            },
+            stepBack: { limit in
+                let n = min(limit, at - held.lowerBound)
+                at -= n
+                return n
+            })
     }
 
     @Test func startsAtTheNewestSampleAtOrBelow() {
@@ -78,10 +82,12 @@ private func sample(_ seq: UInt64, realtime: UInt64 = 0) -> JournalSeqIndex.Samp
 
     @Test func beforeTheIndexIsGone() {
         let later = [sample(50), sample(114)]
-        let start = JournalReadBackPlan.locate(from: 10, samples: later, stand: { _ in true }, stepBack: { _ in
-            Issue.record("no step back before the oldest sample")
-            return 0
-        })
+        let start = JournalReadBackPlan.locate(
+            from: 10, samples: later, stand: { _ in true },
+            stepBack: { _ in
+                Issue.record("no step back before the oldest sample")
+                return 0
+            })
         #expect(start == .init(seq: 50, gone: 10...49))
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastCore
 
 private func build(_ lines: [[UInt8]], max: Int = 1024, truncated: Bool = false, from seq: UInt64 = 1) -> LineBlock {

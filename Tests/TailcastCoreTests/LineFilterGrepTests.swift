@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TailcastCore
 
 /// Runs the real `grep` on `lines` and returns the indexes of the lines it prints.
@@ -116,7 +117,10 @@ private let corpus: [String] = {
     @Test func badPatternNamesParamWithPCRE2Message() {
         var q = Query()
         q.excludes = ["(unclosed"]
-        do { _ = try LineFilter(q); Issue.record("accepted") } catch {
+        do {
+            _ = try LineFilter(q)
+            Issue.record("accepted")
+        } catch {
             #expect(error.param == "not")
             #expect(error.message.contains("missing closing parenthesis"))
             #expect(error.message.contains("offset"))
@@ -170,7 +174,10 @@ private let corpus: [String] = {
         let b = block(["ab", "cd", "xbcx", "b", "c", "bc"])
         var found: [Int] = []
         var i = 0
-        while let k = f.firstKept(in: b, from: i, to: b.count) { found.append(k); i = k + 1 }
+        while let k = f.firstKept(in: b, from: i, to: b.count) {
+            found.append(k)
+            i = k + 1
+        }
         #expect(found == [2, 5])
     }
 
@@ -186,7 +193,10 @@ private let corpus: [String] = {
             var slow = try LineFilter(q)
             var got: [Int] = []
             var i = 0
-            while let k = fast.firstKept(in: b, from: i, to: b.count) { got.append(k); i = k + 1 }
+            while let k = fast.firstKept(in: b, from: i, to: b.count) {
+                got.append(k)
+                i = k + 1
+            }
             let expected = (0..<b.count).filter { idx in b.withText(idx) { slow.keeps($0) } }
             #expect(got == expected, "pattern \(pattern) literal=\(literal) i=\(ci)")
         }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastCore
 
 private func block(_ texts: [String], from seq: UInt64) -> LineBlock {

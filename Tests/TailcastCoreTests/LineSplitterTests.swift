@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastCore
 
 /// Feeds chunks through a splitter and collects (line, truncated).

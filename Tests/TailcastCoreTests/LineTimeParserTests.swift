@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastCore
 
 /// 2026-12-03T12:00:00Z, the read time of the lines below.
@@ -39,16 +40,18 @@ private func logTs(_ line: String, offset: Int64 = 0, now: Timestamp = readTime)
     }
 
     @Test func invalidDatesTimesAndZonesGiveNoTime() {
-        for line in ["2026-02-29T10:00:00Z", "2026-02-30 10:00:00", "2026-13-01 10:00:00", "2026-00-10 10:00:00",
-                     "2026-12-32 10:00:00", "2026-12-03T24:00:00Z", "2026-12-03T10:60:00Z", "2026-12-03T10:00:61Z",
-                     "2026-12-03T10:00:00+24:00", "2026-12-03T10:00:00+01:60", "2026-12-03T10:00:00+1 x",
-                     "2026-12-03T10:00", "2026-12-03", "2026-12-03T10:00:00.1234567890Z",
-                     "2026-12-03T10:00:00ZZ", "2026-12-03T10:00:00abc", "2026-12-03X10:00:00", "2026-12/03 10:00:00",
-                     "20261203T100000Z", "12026-12-03T10:00:00Z", "1234", "", "x 2026-12-03T10:00:00Z",
-                     "2026-12-03T1O:00:00Z"] {
+        for line in [
+            "2026-02-29T10:00:00Z", "2026-02-30 10:00:00", "2026-13-01 10:00:00", "2026-00-10 10:00:00",
+            "2026-12-32 10:00:00", "2026-12-03T24:00:00Z", "2026-12-03T10:60:00Z", "2026-12-03T10:00:61Z",
+            "2026-12-03T10:00:00+24:00", "2026-12-03T10:00:00+01:60", "2026-12-03T10:00:00+1 x",
+            "2026-12-03T10:00", "2026-12-03", "2026-12-03T10:00:00.1234567890Z",
+            "2026-12-03T10:00:00ZZ", "2026-12-03T10:00:00abc", "2026-12-03X10:00:00", "2026-12/03 10:00:00",
+            "20261203T100000Z", "12026-12-03T10:00:00Z", "1234", "", "x 2026-12-03T10:00:00Z",
+            "2026-12-03T1O:00:00Z",
+        ] {
             #expect(logTs(line) == nil, "\(line)")
         }
-        #expect(logTs("2028-02-29T10:00:00Z") == "2028-02-29T10:00:00.000000Z")   // a leap year
+        #expect(logTs("2028-02-29T10:00:00Z") == "2028-02-29T10:00:00.000000Z")  // a leap year
         #expect(logTs("2000-02-29T10:00:00Z") == "2000-02-29T10:00:00.000000Z")
         #expect(logTs("1900-02-29T10:00:00Z") == nil)
     }
@@ -69,8 +72,10 @@ private func logTs(_ line: String, offset: Int64 = 0, now: Timestamp = readTime)
         #expect(logTs("Jan  1 00:05:00 host", now: newYearsEve) == "2027-01-01T00:05:00.000000Z")
         // Feb 29 takes the latest leap year that is not ahead: none of 2025–2027 is one.
         #expect(logTs("Feb 29 10:00:00 host") == nil)
-        for line in ["Dex  3 10:00:00 host", "dec  3 10:00:00 host", "Dec 32 10:00:00 host", "Dec  3 25:00:00 host",
-                     "Dec  3 10:00 host", "Dec   3 10:00:00 host", "Dec  310:00:00 host", "Dec  3 10:00:00host"] {
+        for line in [
+            "Dex  3 10:00:00 host", "dec  3 10:00:00 host", "Dec 32 10:00:00 host", "Dec  3 25:00:00 host",
+            "Dec  3 10:00 host", "Dec   3 10:00:00 host", "Dec  310:00:00 host", "Dec  3 10:00:00host",
+        ] {
             #expect(logTs(line) == nil, "\(line)")
         }
     }
@@ -80,10 +85,12 @@ private func logTs(_ line: String, offset: Int64 = 0, now: Timestamp = readTime)
         #expect(logTs(combined) == "2026-12-03T10:00:00.000000Z")
         #expect(logTs(#"::1 - - [03/Dec/2026:10:00:00 -0700] "GET / HTTP/1.1" 200 5"#) == "2026-12-03T17:00:00.000000Z")
         #expect(logTs(#"example.com:443 10.0.0.1 - - [03/Dec/2026:10:00:00.123 +0100] "GET /""#) == "2026-12-03T09:00:00.123000Z")
-        for line in [#"1.2.3.4 - - [31/Nov/2026:10:00:00 +0000] "GET /""#, #"1.2.3.4 - - [03/Dez/2026:10:00:00 +0000] "x""#,
-                     #"1.2.3.4 - - [03/Dec/2026:10:00:00] "x""#, #"1.2.3.4 - - [03/Dec/2026 10:00:00 +0000] "x""#,
-                     #"1.2.3.4 - [03/Dec/2026:10:00:00 +0000] "x""#, #"INFO [03/Dec/2026:10:00:00 +0000] x"#,
-                     #""GET" a b [03/Dec/2026:10:00:00 +0000] x"#, #"1.2.3.4 - - [03/Dec/2026:10:00:00 +0000"#] {
+        for line in [
+            #"1.2.3.4 - - [31/Nov/2026:10:00:00 +0000] "GET /""#, #"1.2.3.4 - - [03/Dez/2026:10:00:00 +0000] "x""#,
+            #"1.2.3.4 - - [03/Dec/2026:10:00:00] "x""#, #"1.2.3.4 - - [03/Dec/2026 10:00:00 +0000] "x""#,
+            #"1.2.3.4 - [03/Dec/2026:10:00:00 +0000] "x""#, #"INFO [03/Dec/2026:10:00:00 +0000] x"#,
+            #""GET" a b [03/Dec/2026:10:00:00 +0000] x"#, #"1.2.3.4 - - [03/Dec/2026:10:00:00 +0000"#,
+        ] {
             #expect(logTs(line) == nil, "\(line)")
         }
         // Only the first 256 bytes are looked at.
@@ -95,8 +102,9 @@ private func logTs(_ line: String, offset: Int64 = 0, now: Timestamp = readTime)
         CivilTime.appendRFC3339(0, to: &out)
         CivilTime.appendRFC3339(1_764_064_800_123_456, to: &out)
         CivilTime.appendRFC3339(951_782_400_000_001, to: &out)
-        #expect(String(decoding: out, as: UTF8.self)
-            == "1970-01-01T00:00:00.000000Z" + "2025-11-25T10:00:00.123456Z" + "2000-02-29T00:00:00.000001Z")
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == "1970-01-01T00:00:00.000000Z" + "2025-11-25T10:00:00.123456Z" + "2000-02-29T00:00:00.000001Z")
         for days in stride(from: -1000, to: 200_000, by: 37) {
             let d = CivilTime.date(days: days)
             #expect(CivilTime.days(year: d.year, month: d.month, day: d.day) == days)
@@ -111,7 +119,10 @@ private func logTs(_ line: String, offset: Int64 = 0, now: Timestamp = readTime)
 
     @Test func localZoneIsLookedUpOncePerHour() {
         var calls = 0
-        var p = LineTimeParser(localOffset: { _ in calls += 1; return 0 })
+        var p = LineTimeParser(localOffset: { _ in
+            calls += 1
+            return 0
+        })
         p.setNow(readTime)
         for minute in 0..<60 {
             let line = "2026-12-03 10:\(minute < 10 ? "0" : "")\(minute):00 x"
@@ -132,8 +143,10 @@ private func logTs(_ line: String, offset: Int64 = 0, now: Timestamp = readTime)
     }
 
     @Test func fileLinesCarryLogTsWhenOneIsFound() {
-        #expect(fragment("2026-12-03T10:00:00.5Z up")
-            == #"{"source":"app","seq":1,"ts":"2026-12-03T12:00:00.000000Z","text":"2026-12-03T10:00:00.5Z up","log_ts":"2026-12-03T10:00:00.500000Z"},"#)
+        #expect(
+            fragment("2026-12-03T10:00:00.5Z up")
+                == #"{"source":"app","seq":1,"ts":"2026-12-03T12:00:00.000000Z","text":"2026-12-03T10:00:00.5Z up","log_ts":"2026-12-03T10:00:00.500000Z"},"#
+        )
         #expect(!fragment("no time here").contains("log_ts"))
         // A coloured timestamp is found in the text without its colours.
         #expect(fragment("\u{1B}[2m2026-12-03T10:00:00Z\u{1B}[0m up").hasSuffix(#","log_ts":"2026-12-03T10:00:00.000000Z"},"#))
@@ -143,8 +156,9 @@ private func logTs(_ line: String, offset: Int64 = 0, now: Timestamp = readTime)
         var b = LineBlockBuilder(source: "j", nextSeq: 1, maxLineBytes: 1024)
         let fields: [UInt8] = Array(#"{"unit":"x"}"#.utf8)
         Array("2026-12-03T01:00:00Z not parsed".utf8).withUnsafeBytes {
-            b.appendJournal(message: $0, ts: readTime, priority: 6, fieldsJSON: fields, fields: [],
-                            sourceTime: Timestamp(microseconds: 1_796_299_199_000_001))
+            b.appendJournal(
+                message: $0, ts: readTime, priority: 6, fieldsJSON: fields, fields: [],
+                sourceTime: Timestamp(microseconds: 1_796_299_199_000_001))
         }
         Array("no source time".utf8).withUnsafeBytes {
             b.appendJournal(message: $0, ts: readTime, priority: 6, fieldsJSON: fields, fields: [])
@@ -154,7 +168,8 @@ private func logTs(_ line: String, offset: Int64 = 0, now: Timestamp = readTime)
             let r = block.records[i]
             return String(decoding: block.json[Int(r.jsonStart)..<Int(r.jsonStart + r.jsonLength)], as: UTF8.self)
         }
-        #expect(frag(0).hasSuffix(#""text":"2026-12-03T01:00:00Z not parsed","log_ts":"2026-12-03T11:59:59.000001Z","fields":{"unit":"x"}},"#))
+        #expect(
+            frag(0).hasSuffix(#""text":"2026-12-03T01:00:00Z not parsed","log_ts":"2026-12-03T11:59:59.000001Z","fields":{"unit":"x"}},"#))
         #expect(!frag(1).contains("log_ts"))
         #expect(JournalEntryRenderer.microseconds(UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
     }

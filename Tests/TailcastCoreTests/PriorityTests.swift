@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastCore
 
 @Suite struct PriorityTests {
@@ -30,7 +31,8 @@ import Testing
             let q = try QueryParser().parse(parameters: [("priority", name)])
             #expect(q.priority == n)
         }
-        #expect(try ConfigParser.parse("[[source]]\nname = \"j\"\nkind = \"journald\"\npriority = 2\n").sources.first?.journal?.priority == 2)
+        #expect(
+            try ConfigParser.parse("[[source]]\nname = \"j\"\nkind = \"journald\"\npriority = 2\n").sources.first?.journal?.priority == 2)
         do {
             _ = try ConfigParser.parse("[[source]]\nname = \"j\"\nkind = \"journald\"\npriority = \"loud\"\n")
             Issue.record("accepted priority = \"loud\"")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastCore
 
 private func parse(_ params: [(String, String)]) throws(QueryError) -> Query {
@@ -6,13 +7,18 @@ private func parse(_ params: [(String, String)]) throws(QueryError) -> Query {
 }
 
 private func rejected(_ params: [(String, String)]) -> QueryError? {
-    do { _ = try parse(params); return nil } catch { return error }
+    do {
+        _ = try parse(params)
+        return nil
+    } catch { return error }
 }
 
 @Suite struct QueryParserTests {
     @Test func parsesGrepStyleParameters() throws {
-        let q = try parse([("source", "a,b"), ("source", "c"), ("q", "x"), ("q", "y"), ("not", "z"),
-                           ("F", ""), ("i", "1"), ("v", "true"), ("w", "0"), ("C", "2"), ("A", "5"), ("n", "10")])
+        let q = try parse([
+            ("source", "a,b"), ("source", "c"), ("q", "x"), ("q", "y"), ("not", "z"),
+            ("F", ""), ("i", "1"), ("v", "true"), ("w", "0"), ("C", "2"), ("A", "5"), ("n", "10"),
+        ])
         #expect(q.sources == ["a", "b", "c"])
         #expect(q.patterns == ["x", "y"])
         #expect(q.excludes == ["z"])
@@ -97,12 +103,18 @@ private func rejected(_ params: [(String, String)]) -> QueryError? {
         let bad = try JSONValue.parse(#"{"type":"query","n":1.5}"#)
         #expect(throws: QueryError.self) { try QueryParser().parse(message: bad) }
         let flag = try JSONValue.parse(#"{"type":"query","i":2}"#)
-        do { _ = try QueryParser().parse(message: flag); Issue.record("accepted i=2") } catch { #expect(error.param == "i") }
+        do {
+            _ = try QueryParser().parse(message: flag)
+            Issue.record("accepted i=2")
+        } catch { #expect(error.param == "i") }
     }
 
     @Test func malformedJSONIsABadMessage() {
         for text in ["{", "[1,]", "{\"a\":}", "nul", "{\"a\":1} x"] {
-            do { _ = try JSONValue.parse(text); Issue.record("accepted \(text)") } catch { #expect(error.code == "bad_message") }
+            do {
+                _ = try JSONValue.parse(text)
+                Issue.record("accepted \(text)")
+            } catch { #expect(error.code == "bad_message") }
         }
     }
 

@@ -1,7 +1,8 @@
 import CoreMetrics
-import NIOCore
 import Foundation
+import NIOCore
 import Testing
+
 @testable import TailcastCore
 
 private func makeSource(_ lines: [String], maxLines: Int = 1000) -> SourceHandle {
@@ -33,8 +34,9 @@ private func lines(_ envelopes: [[String: Any]]) -> [(seq: Int, text: String, co
 }
 
 private func subscription(_ params: [(String, String)], _ s: SourceHandle) throws -> Subscription {
-    try Subscription(query: QueryParser().parse(parameters: params), sources: [s], writer: EnvelopeWriter(),
-                     metrics: PipelineMetrics(factory: NOOPMetricsHandler.instance))
+    try Subscription(
+        query: QueryParser().parse(parameters: params), sources: [s], writer: EnvelopeWriter(),
+        metrics: PipelineMetrics(factory: NOOPMetricsHandler.instance))
 }
 
 @Suite struct SubscriptionTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TailcastCore
 
 /// TOMLDocument against Python's tomllib, a TOML 1.0 parser: 800 generated documents, half
@@ -21,7 +22,8 @@ import Testing
         var valid = 0
         for c in cases {
             guard case .object(let fields) = c, case .string(let toml)? = fields.first(where: { $0.0 == "toml" })?.1,
-                  let expect = fields.first(where: { $0.0 == "expect" })?.1 else {
+                let expect = fields.first(where: { $0.0 == "expect" })?.1
+            else {
                 Issue.record("malformed case \(c)")
                 continue
             }
@@ -32,7 +34,9 @@ import Testing
                 #expect(errors.allSatisfy { (1...lines).contains($0.line) }, "an error off the document's lines: \(errors)")
             } else {
                 valid += 1
-                #expect(errors.isEmpty, "refused (\(errors.first.map { "\($0.line): \($0.message)" } ?? "")), but tomllib reads: \(JSONString.quoted(toml))")
+                #expect(
+                    errors.isEmpty,
+                    "refused (\(errors.first.map { "\($0.line): \($0.message)" } ?? "")), but tomllib reads: \(JSONString.quoted(toml))")
                 #expect(Self.same(Self.tagged(.table(doc.root)), expect), "differs from tomllib: \(JSONString.quoted(toml))")
             }
         }
@@ -60,9 +64,10 @@ import Testing
             return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
         case (.object(let x), .object(let y)):
             if x.count == 2, y.count == 2, x.contains(where: { $0.0 == "type" && $0.1 == .string("float") }),
-               case .string(let u)? = x.first(where: { $0.0 == "value" })?.1,
-               case .string(let w)? = y.first(where: { $0.0 == "value" })?.1,
-               y.contains(where: { $0.0 == "type" && $0.1 == .string("float") }) {
+                case .string(let u)? = x.first(where: { $0.0 == "value" })?.1,
+                case .string(let w)? = y.first(where: { $0.0 == "value" })?.1,
+                y.contains(where: { $0.0 == "type" && $0.1 == .string("float") })
+            {
                 guard let p = Double(u), let q = Double(w) else { return false }
                 return (p.isNaN && q.isNaN) || (p == q && p.sign == q.sign)
             }

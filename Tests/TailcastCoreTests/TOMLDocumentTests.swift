@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastCore
 
 /// The root table of a document that must parse without errors.
@@ -63,7 +64,8 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     }
 
     @Test func quotedKeys() {
-        let t = doc(#"""
+        let t = doc(
+            #"""
             "127.0.0.1" = "value"
             "character encoding" = "value"
             "ʎǝʞ" = "value"
@@ -78,7 +80,8 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     }
 
     @Test func dottedKeys() {
-        let t = doc(#"""
+        let t = doc(
+            #"""
             name = "Orange"
             physical.color = "orange"
             physical.shape = "round"
@@ -117,8 +120,9 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     // MARK: String
 
     @Test func basicStrings() {
-        #expect(value(#""I'm a string. \"You can quote me\". Name\tJos\u00E9\nLocation\tSF.""#)
-            == .string("I'm a string. \"You can quote me\". Name\tJos\u{E9}\nLocation\tSF."))
+        #expect(
+            value(#""I'm a string. \"You can quote me\". Name\tJos\u00E9\nLocation\tSF.""#)
+                == .string("I'm a string. \"You can quote me\". Name\tJos\u{E9}\nLocation\tSF."))
         #expect(value(#""\b\t\n\f\r\"\\""#) == .string("\u{08}\t\n\u{0C}\r\"\\"))
         #expect(value(#""\u00e9 \U0001F600 \u0000""#) == .string("\u{E9} \u{1F600} \u{0}"))
         #expect(value("\"tab\there\"") == .string("tab\there"))
@@ -142,12 +146,15 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
         #expect(value(folded) == .string("The quick brown fox jumps over the lazy dog."))
         let trailingSpace = "\"\"\"\\   \n  joined\\\t\r\n  \"\"\""
         #expect(value(trailingSpace) == .string("joined"))
-        #expect(value("\"\"\"Here are two quotation marks: \"\". Simple enough.\"\"\"")
-            == .string("Here are two quotation marks: \"\". Simple enough."))
-        #expect(value("\"\"\"Here are fifteen quotation marks: \"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\".\"\"\"")
-            == .string("Here are fifteen quotation marks: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"."))
-        #expect(value("\"\"\"\"This,\" she said, \"is just a pointless statement.\"\"\"\"")
-            == .string("\"This,\" she said, \"is just a pointless statement.\""))
+        #expect(
+            value("\"\"\"Here are two quotation marks: \"\". Simple enough.\"\"\"")
+                == .string("Here are two quotation marks: \"\". Simple enough."))
+        #expect(
+            value("\"\"\"Here are fifteen quotation marks: \"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\".\"\"\"")
+                == .string("Here are fifteen quotation marks: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"."))
+        #expect(
+            value("\"\"\"\"This,\" she said, \"is just a pointless statement.\"\"\"\"")
+                == .string("\"This,\" she said, \"is just a pointless statement.\""))
         #expect(value("\"\"\"tab\tand \\u00e9\"\"\"") == .string("tab\tand \u{E9}"))
         // The line after a multi-line string counts its lines.
         #expect(doc("a = \"\"\"\none\ntwo\"\"\"\nb = 1\n")["b"]?.line == 4)
@@ -174,8 +181,9 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
         #expect(value("'''I [dw]on't need \\d{2} apples'''") == .string("I [dw]on't need \\d{2} apples"))
         let lines = "'''\nThe first newline is\ntrimmed in raw strings.\n   All other whitespace\n   is preserved.\n'''"
         #expect(value(lines) == .string("The first newline is\ntrimmed in raw strings.\n   All other whitespace\n   is preserved.\n"))
-        #expect(value("'''Here are fifteen quotation marks: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"'''")
-            == .string("Here are fifteen quotation marks: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\""))
+        #expect(
+            value("'''Here are fifteen quotation marks: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"'''")
+                == .string("Here are fifteen quotation marks: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\""))
         #expect(value("''''That,' she said, 'is still pointless.''''") == .string("'That,' she said, 'is still pointless.'"))
         #expect(value("'''no \\escape\\'''") == .string("no \\escape\\"))
         #expect(errorLine("a = '''x''''''\n", "quotes in a row") == 1)
@@ -200,9 +208,9 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     }
 
     @Test func hexOctalBinaryIntegers() {
-        #expect(value("0xDEADBEEF") == .integer(0xDEADBEEF))
-        #expect(value("0xdeadbeef") == .integer(0xDEADBEEF))
-        #expect(value("0xdead_beef") == .integer(0xDEADBEEF))
+        #expect(value("0xDEADBEEF") == .integer(0xDEAD_BEEF))
+        #expect(value("0xdeadbeef") == .integer(0xDEAD_BEEF))
+        #expect(value("0xdead_beef") == .integer(0xDEAD_BEEF))
         #expect(value("0x186A0") == .integer(100_000))
         #expect(value("0o01234567") == .integer(0o1234567))
         #expect(value("0o755") == .integer(0o755))
@@ -245,7 +253,10 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
         #expect(value("+inf") == .float(.infinity))
         #expect(value("-inf") == .float(-.infinity))
         for nan in ["nan", "+nan", "-nan"] {
-            guard case .float(let d)? = value(nan) else { Issue.record("\(nan) is not a float"); continue }
+            guard case .float(let d)? = value(nan) else {
+                Issue.record("\(nan) is not a float")
+                continue
+            }
             #expect(d.isNaN)
         }
     }
@@ -275,8 +286,9 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     @Test func offsetDateTimes() {
         #expect(value("1979-05-27T07:32:00Z") == .dateTime(.init(date: date(1979, 5, 27), time: time(7, 32, 0), offsetMinutes: 0)))
         #expect(value("1979-05-27T00:32:00-07:00") == .dateTime(.init(date: date(1979, 5, 27), time: time(0, 32, 0), offsetMinutes: -420)))
-        #expect(value("1979-05-27T00:32:00.999999+05:30")
-            == .dateTime(.init(date: date(1979, 5, 27), time: time(0, 32, 0, 999_999_000), offsetMinutes: 330)))
+        #expect(
+            value("1979-05-27T00:32:00.999999+05:30")
+                == .dateTime(.init(date: date(1979, 5, 27), time: time(0, 32, 0, 999_999_000), offsetMinutes: 330)))
         #expect(value("1979-05-27 07:32:00z") == .dateTime(.init(date: date(1979, 5, 27), time: time(7, 32, 0), offsetMinutes: 0)))
         #expect(value("1979-05-27t07:32:00Z").map { "\($0)" } == "dateTime(1979-05-27T07:32:00Z)")
     }
@@ -291,8 +303,9 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
         #expect(value("1990-12-31T23:59:60Z") != nil)  // a leap second
         // A date, then a comment: not a date-time.
         #expect(doc("d = 1979-05-27 # birthday\n")["d"]?.value == .dateTime(.init(date: date(1979, 5, 27))))
-        #expect(TOMLDateTime(date: date(1979, 5, 27), time: time(0, 32, 0, 500_000_000), offsetMinutes: -420).description
-            == "1979-05-27T00:32:00.5-07:00")
+        #expect(
+            TOMLDateTime(date: date(1979, 5, 27), time: time(0, 32, 0, 500_000_000), offsetMinutes: -420).description
+                == "1979-05-27T00:32:00.5-07:00")
     }
 
     @Test func dateTimeErrors() {
@@ -313,25 +326,33 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     @Test func arrays() {
         #expect(value("[ 1, 2, 3 ]") == .array([.integer(1), .integer(2), .integer(3)]))
         #expect(value(#"[ "red", "yellow", "green" ]"#) == .array([.string("red"), .string("yellow"), .string("green")]))
-        #expect(value("[ [ 1, 2 ], [3, 4, 5] ]") == .array([.array([.integer(1), .integer(2)]), .array([.integer(3), .integer(4), .integer(5)])]))
-        #expect(value(#"[ "all", 'strings', """are the same""", '''type''' ]"#)
-            == .array([.string("all"), .string("strings"), .string("are the same"), .string("type")]))
+        #expect(
+            value("[ [ 1, 2 ], [3, 4, 5] ]")
+                == .array([.array([.integer(1), .integer(2)]), .array([.integer(3), .integer(4), .integer(5)])]))
+        #expect(
+            value(#"[ "all", 'strings', """are the same""", '''type''' ]"#)
+                == .array([.string("all"), .string("strings"), .string("are the same"), .string("type")]))
         #expect(value("[ 0.1, 0.2, 0.5, 1, 2, 5 ]")?.typeName == "an array")
-        #expect(value(#"[ { x = 1, y = 2, z = 3 }, { x = 7, y = 8, z = 9 } ]"#).map { v in
-            if case .array(let a) = v { a.count } else { 0 }
-        } == 2)
+        #expect(
+            value(#"[ { x = 1, y = 2, z = 3 }, { x = 7, y = 8, z = 9 } ]"#).map { v in
+                if case .array(let a) = v { a.count } else { 0 }
+            } == 2)
         #expect(value("[]") == .array([]))
         #expect(value("[ ]") == .array([]))
     }
 
     @Test func mixedTypeArrays() {
         let v = value(#"[ [ 1, 2 ], ["a", "b", "c"], 1.5, true, 1979-05-27, { a = 1 } ]"#)
-        guard case .array(let a)? = v else { Issue.record("not an array"); return }
+        guard case .array(let a)? = v else {
+            Issue.record("not an array")
+            return
+        }
         #expect(a.items.map(\.typeName) == ["an array", "an array", "a float", "a boolean", "a date-time", "a table"])
     }
 
     @Test func multiLineArraysWithComments() {
-        let t = doc("""
+        let t = doc(
+            """
             integers3 = [
               1, # one
               2,
@@ -340,7 +361,10 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
             ]
             after = true
             """)
-        guard case .array(let a)? = t["integers3"]?.value else { Issue.record("not an array"); return }
+        guard case .array(let a)? = t["integers3"]?.value else {
+            Issue.record("not an array")
+            return
+        }
         #expect(a == [.integer(1), .integer(2), .integer(3)])
         #expect(a.lines == [2, 3, 5])
         #expect(t["after"]?.line == 7)
@@ -359,7 +383,8 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     // MARK: Table
 
     @Test func tables() {
-        let t = doc("""
+        let t = doc(
+            """
             top = 1
             [table-1]
             key1 = "some string"
@@ -378,7 +403,8 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     }
 
     @Test func dottedAndQuotedTableHeaders() {
-        let t = doc("""
+        let t = doc(
+            """
             [dog."tater.man"]
             type.name = "pug"
             [a.b.c]
@@ -411,7 +437,8 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     }
 
     @Test func dottedKeysAndHeaders() {
-        let t = doc("""
+        let t = doc(
+            """
             [fruit]
             apple.color = "red"
             apple.taste.sweet = true
@@ -445,7 +472,8 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     // MARK: Inline Table
 
     @Test func inlineTables() {
-        let t = doc(#"""
+        let t = doc(
+            #"""
             name = { first = "Tom", last = "Preston-Werner" }
             point = { x = 1, y = 2 }
             animal = { type.name = "pug" }
@@ -480,7 +508,8 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     // MARK: Array of Tables
 
     @Test func arraysOfTables() {
-        let t = doc("""
+        let t = doc(
+            """
             [[products]]
             name = "Hammer"
             sku = 738594937
@@ -491,7 +520,10 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
             name = "Nail"
             color = "gray"
             """)
-        guard case .array(let a)? = t["products"]?.value else { Issue.record("not an array"); return }
+        guard case .array(let a)? = t["products"]?.value else {
+            Issue.record("not an array")
+            return
+        }
         #expect(a.count == 3)
         #expect(a.lines == [1, 5, 7])
         #expect(t["products"]?.line == 1)
@@ -500,7 +532,8 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     }
 
     @Test func nestedArraysOfTables() {
-        let t = doc("""
+        let t = doc(
+            """
             [[fruits]]
             name = "apple"
 
@@ -520,16 +553,25 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
             name = "plantain"
             """)
         guard case .array(let fruits)? = t["fruits"]?.value, fruits.count == 2,
-              case .table(let apple) = fruits[0], case .table(let banana) = fruits[1] else {
+            case .table(let apple) = fruits[0], case .table(let banana) = fruits[1]
+        else {
             Issue.record("fruits is not an array of two tables")
             return
         }
         #expect(apple.value("physical", "color") == .string("red"))
-        guard case .array(let varieties)? = apple["varieties"]?.value else { Issue.record("no varieties"); return }
-        #expect(varieties == [.table(TOMLTable(line: 0, entries: [TOMLEntry(key: "name", value: .string("red delicious"), line: 0)])),
-                              .table(TOMLTable(line: 0, entries: [TOMLEntry(key: "name", value: .string("granny smith"), line: 0)]))])
+        guard case .array(let varieties)? = apple["varieties"]?.value else {
+            Issue.record("no varieties")
+            return
+        }
+        #expect(
+            varieties == [
+                .table(TOMLTable(line: 0, entries: [TOMLEntry(key: "name", value: .string("red delicious"), line: 0)])),
+                .table(TOMLTable(line: 0, entries: [TOMLEntry(key: "name", value: .string("granny smith"), line: 0)])),
+            ])
         #expect(varieties.lines == [7, 10])
-        #expect(banana.value("varieties") == .array([.table(TOMLTable(line: 0, entries: [TOMLEntry(key: "name", value: .string("plantain"), line: 0)]))]))
+        #expect(
+            banana.value("varieties")
+                == .array([.table(TOMLTable(line: 0, entries: [TOMLEntry(key: "name", value: .string("plantain"), line: 0)]))]))
     }
 
     @Test func arrayOfTablesErrors() {
@@ -555,7 +597,8 @@ private func time(_ h: Int, _ m: Int, _ s: Int, _ ns: Int = 0) -> TOMLDateTime.L
     }
 
     @Test func everyErrorIsReportedWithItsLine() {
-        let e = errors("""
+        let e = errors(
+            """
             ok = 1
             a = 01
             b = "\\q"

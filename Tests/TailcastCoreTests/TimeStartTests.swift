@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import NIOCore
 import Testing
+
 @testable import TailcastCore
 
 /// Lines with the given read times (seconds), one batch per distinct time.
@@ -18,13 +19,15 @@ private func sec(_ s: Int64) -> Int64 { s * 1_000_000 }
 
 private func source(maxLines: Int = 1000) -> SourceHandle {
     let metrics = PipelineMetrics(factory: NOOPMetricsHandler.instance)
-    return SourceHandle(name: "app", kind: .file, path: "/x", epoch: "ep1",
-                        ring: LineRing(maxLines: maxLines, maxBytes: 1 << 24), metrics: metrics.forSource("app"))
+    return SourceHandle(
+        name: "app", kind: .file, path: "/x", epoch: "ep1",
+        ring: LineRing(maxLines: maxLines, maxBytes: 1 << 24), metrics: metrics.forSource("app"))
 }
 
 private func envelopes(_ params: [(String, String)], _ s: SourceHandle, format: FrameFormat = .webSocket) throws -> [ByteBuffer] {
-    var sub = try Subscription(query: QueryParser().parse(parameters: params), sources: [s],
-                               writer: EnvelopeWriter(format: format), metrics: PipelineMetrics(factory: NOOPMetricsHandler.instance))
+    var sub = try Subscription(
+        query: QueryParser().parse(parameters: params), sources: [s],
+        writer: EnvelopeWriter(format: format), metrics: PipelineMetrics(factory: NOOPMetricsHandler.instance))
     return sub.poll(maxFrameBytes: 1 << 20)
 }
 
@@ -52,7 +55,7 @@ private func seqs(_ env: [[String: Any]]) -> [Int] {
     @Test func searchCoversManyBlocksAndAPartlyEvictedOne() {
         let ring = LineRing(maxLines: 1000, maxBytes: 1 << 24)
         // Large batches, so that the ring keeps several blocks.
-        for t in Int64(1)...8 { stamped(ring, Array(repeating: t, count: 300)) }   // seq 1…2400
+        for t in Int64(1)...8 { stamped(ring, Array(repeating: t, count: 300)) }  // seq 1…2400
         #expect(ring.bounds == (1401, 2401))
         #expect(ring.firstSeq(atOrAfter: sec(6)) == (1501, false))
         #expect(ring.firstSeq(atOrAfter: sec(7)) == (1801, false))

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import Testing
 import WSClient
+
 @testable import TailcastCore
 @testable import TailcastServer
 
@@ -17,7 +18,8 @@ import WSClient
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let port = try await listening.wait()
-            let close = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws", logger: Logger(label: "client")) { inbound, _, _ in
+            let close = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws", logger: Logger(label: "client")) {
+                inbound, _, _ in
                 var reader = EnvelopeReader(inbound)
                 #expect(try await reader.next()?["type"] as? String == "hello")
                 await group.triggerGracefulShutdown()

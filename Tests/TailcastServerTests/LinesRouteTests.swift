@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+
 @testable import TailcastCore
 @testable import TailcastServer
 
@@ -19,8 +20,9 @@ private func server(lines: [String]) -> TailcastServer {
 
 @Suite struct LinesRouteTests {
     @Test func optionsSplitFollowFormatAndTheHeaders() throws {
-        let (o, rest) = try LinesOptions.split([("q", "x"), ("follow", ""), ("format", "text"), ("since", "app:1")],
-                                               accept: "text/event-stream", lastEventID: " app:7:ep ")
+        let (o, rest) = try LinesOptions.split(
+            [("q", "x"), ("follow", ""), ("format", "text"), ("since", "app:1")],
+            accept: "text/event-stream", lastEventID: " app:7:ep ")
         #expect(o == LinesOptions(follow: true, format: .text))  // an explicit format wins over Accept
         #expect(rest.map(\.0) == ["q", "since", "since"])
         #expect(rest.last?.1 == "app:7:ep")  // last, so that it wins over the URL's since
@@ -56,8 +58,10 @@ private func server(lines: [String]) -> TailcastServer {
                 #expect(response.headers[.contentType] == "text/plain; charset=utf-8")
                 #expect(String(buffer: response.body) == "one\ntwo \"quoted\"\nthree\n")
             }
-            try await client.execute(uri: "/api/lines?since=app:2", method: .get,
-                                     headers: [.accept: "text/event-stream", HTTPField.Name("Last-Event-ID")!: "app:1"]) { response in
+            try await client.execute(
+                uri: "/api/lines?since=app:2", method: .get,
+                headers: [.accept: "text/event-stream", HTTPField.Name("Last-Event-ID")!: "app:1"]
+            ) { response in
                 #expect(response.headers[.contentType] == "text/event-stream")
                 let body = String(buffer: response.body)
                 #expect(body.hasPrefix("event: lines\ndata: {\"type\":\"lines\",\"lines\":[{\"source\":\"app\",\"seq\":2,"))

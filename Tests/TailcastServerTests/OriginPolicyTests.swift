@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TailcastServer
 
 @Suite struct OriginPolicyTests {

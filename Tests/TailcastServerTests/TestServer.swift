@@ -4,6 +4,7 @@ import HummingbirdTesting
 import HummingbirdWebSocket
 import Logging
 import Synchronization
+
 @testable import TailcastCore
 @testable import TailcastServer
 
@@ -27,8 +28,10 @@ struct TestServer: Sendable {
         config.server.heartbeatMillis = 2000
         configure(&config.server)
         for name in sources {
-            config.sources.append(SourceConfig(name: name, kind: .file, path: "/nonexistent/tailcast-test/\(name).log",
-                                               limits: SourceLimits(), line: 0))
+            config.sources.append(
+                SourceConfig(
+                    name: name, kind: .file, path: "/nonexistent/tailcast-test/\(name).log",
+                    limits: SourceLimits(), line: 0))
         }
         var table: TokenTable?
         if let tokens {
@@ -87,7 +90,8 @@ struct EnvelopeReader {
         var heartbeats = 0
         while let message = try await iterator.next() {
             guard case .text(let text) = message,
-                  let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { continue }
+                let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            else { continue }
             if object["type"] as? String == "heartbeat" {
                 heartbeats += 1
                 if heartbeats >= maxHeartbeats { throw Silence() }

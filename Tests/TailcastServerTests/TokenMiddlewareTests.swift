@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import TailcastCore
 @testable import TailcastServer
 
@@ -23,7 +24,8 @@ import Testing
         defer { s.removeFiles() }
         try await s.application().test(.router) { client in
             for uri in ["/api/sources", "/metrics"] {
-                for headers: HTTPFields in [[:], [.authorization: "Bearer token-wrong-0123456789"], [.authorization: "Basic dXNlcjpwdw=="]] {
+                for headers: HTTPFields in [[:], [.authorization: "Bearer token-wrong-0123456789"], [.authorization: "Basic dXNlcjpwdw=="]]
+                {
                     try await client.execute(uri: uri, method: .get, headers: headers) { response in
                         #expect(response.status == .unauthorized, "\(uri) \(headers)")
                         #expect(response.headers[.wwwAuthenticate] == #"Bearer realm="tailcast""#)
@@ -42,11 +44,13 @@ import Testing
         let s = try TestServer(sources: ["app", "web"], tokens: Self.tokens)
         defer { s.removeFiles() }
         try await s.application().test(.router) { client in
-            try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-full-0123456789"]) { response in
+            try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-full-0123456789"]) {
+                response in
                 #expect(response.status == .ok)
                 #expect(names(response.body) == ["app", "web"])
             }
-            try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-app-0123456789"]) { response in
+            try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-app-0123456789"]) {
+                response in
                 #expect(response.status == .ok)
                 #expect(names(response.body) == ["app"])
             }
@@ -58,13 +62,16 @@ import Testing
         defer { s.removeFiles() }
         try await s.application().test(.router) { client in
             try await s.reloadTokens("token-app-0123456789 app,web\ntoken-new-0123456789\n")
-            try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-full-0123456789"]) { response in
+            try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-full-0123456789"]) {
+                response in
                 #expect(response.status == .unauthorized)
             }
-            try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-new-0123456789"]) { response in
+            try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-new-0123456789"]) {
+                response in
                 #expect(response.status == .ok)
             }
-            try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-app-0123456789"]) { response in
+            try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-app-0123456789"]) {
+                response in
                 #expect(names(response.body) == ["app", "web"])
             }
         }
@@ -76,10 +83,12 @@ import Testing
         try await s.application().test(.router) { client in
             for bad in ["token-new-0123456789\nshort\n", "# nothing left\n"] {
                 try await s.reloadTokens(bad)
-                try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-full-0123456789"]) { response in
+                try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-full-0123456789"]) {
+                    response in
                     #expect(response.status == .ok, "after \(bad.debugDescription)")
                 }
-                try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-new-0123456789"]) { response in
+                try await client.execute(uri: "/api/sources", method: .get, headers: [.authorization: "Bearer token-new-0123456789"]) {
+                    response in
                     #expect(response.status == .unauthorized, "after \(bad.debugDescription)")
                 }
             }

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import HummingbirdWSTesting
 import HummingbirdWebSocket
 import Testing
+
 @testable import TailcastCore
 @testable import TailcastServer
 
@@ -26,7 +27,9 @@ import Testing
                 #expect(answer?["type"] as? String == "error")
                 #expect(answer?["code"] as? String == "bad_message")
             }
-            let revoked = try await client.ws("/ws", configuration: .init(additionalHeaders: [.authorization: "Bearer token-gone-0123456789"])) { inbound, _, _ in
+            let revoked = try await client.ws(
+                "/ws", configuration: .init(additionalHeaders: [.authorization: "Bearer token-gone-0123456789"])
+            ) { inbound, _, _ in
                 var reader = EnvelopeReader(inbound)
                 #expect(try await reader.next()?["type"] as? String == "hello")
                 try await keptIsOpen.wait()

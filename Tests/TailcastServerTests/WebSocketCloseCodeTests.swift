@@ -5,6 +5,7 @@ import HummingbirdWSTesting
 import HummingbirdWebSocket
 import NIOCore
 import Testing
+
 @testable import TailcastCore
 @testable import TailcastServer
 
@@ -28,8 +29,10 @@ import Testing
         let s = try TestServer(tokens: "token-full-0123456789\n")
         defer { s.removeFiles() }
         try await s.live { client in
-            for (path, headers) in [("/ws", [:]), ("/ws?token=token-wrong-0123456789", [:]),
-                                    ("/ws", ["Authorization": "Bearer token-wrong-0123456789"])] {
+            for (path, headers) in [
+                ("/ws", [:]), ("/ws?token=token-wrong-0123456789", [:]),
+                ("/ws", ["Authorization": "Bearer token-wrong-0123456789"]),
+            ] {
                 let outcome = await RawWebSocket.open(port: client.port!, path: path, headers: headers)
                 #expect(outcome.envelopes.map { $0["code"] as? String } == ["unauthorized"], "\(path) \(headers)")
                 #expect(outcome.envelopes.first?["param"] as? String == "token")
@@ -42,8 +45,9 @@ import Testing
         let s = try TestServer(sources: ["app", "web"], tokens: "token-app-0123456789 app\n")
         defer { s.removeFiles() }
         try await s.live { client in
-            let outcome = await RawWebSocket.open(port: client.port!, path: "/ws?source=web",
-                                                  headers: ["Authorization": "Bearer token-app-0123456789"])
+            let outcome = await RawWebSocket.open(
+                port: client.port!, path: "/ws?source=web",
+                headers: ["Authorization": "Bearer token-app-0123456789"])
             #expect(outcome.envelopes.first?["code"] as? String == "forbidden")
             #expect(outcome.envelopes.first?["param"] as? String == "source")
             #expect(outcome.closeCode == 1008)

@@ -53,9 +53,10 @@ public struct HostPolicy: Sendable, Equatable {
         if s.hasSuffix(".") { s.removeLast() }
         if s.hasPrefix("["), s.hasSuffix("]") { s = String(s.dropFirst().dropLast()) }
         guard !s.isEmpty, s.utf8.count <= 253,
-              s.utf8.allSatisfy({ c in
-                  (0x30...0x39).contains(c) || (0x61...0x7A).contains(c) || c == 0x2D || c == 0x2E || c == 0x5F || c == 0x3A
-              }) else { return nil }
+            s.utf8.allSatisfy({ c in
+                (0x30...0x39).contains(c) || (0x61...0x7A).contains(c) || c == 0x2D || c == 0x2E || c == 0x5F || c == 0x3A
+            })
+        else { return nil }
         return s
     }
 
@@ -68,7 +69,8 @@ public struct HostPolicy: Sendable, Equatable {
         if h == "::1" || h == "0:0:0:0:0:0:0:1" || h == "::ffff:127.0.0.1" { return true }
         let octets = h.split(separator: ".", omittingEmptySubsequences: false)
         guard octets.count == 4, octets.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCIIDigit) }),
-              octets.allSatisfy({ Int($0)! <= 255 }) else { return false }
+            octets.allSatisfy({ Int($0)! <= 255 })
+        else { return false }
         return octets[0] == "127"
     }
 }

@@ -47,8 +47,11 @@ public struct TokenTable: Sendable {
     /// that cannot be read is one error without a line.
     public static func load(path: String) throws(ConfigErrors) -> TokenTable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ConfigErrors([ConfigError(line: 0, key: "tokens_file",
-                                            message: "cannot be read (missing, permissions, or not UTF-8?)")])
+            throw ConfigErrors([
+                ConfigError(
+                    line: 0, key: "tokens_file",
+                    message: "cannot be read (missing, permissions, or not UTF-8?)")
+            ])
         }
         return try parse(text)
     }

@@ -87,8 +87,10 @@ public struct SourceConfig: Sendable, Equatable {
     /// Journal sources: what to read.
     public var journal: JournalSourceSettings?
 
-    public init(name: String, kind: SourceKind, path: String?, limits: SourceLimits, line: Int,
-                journal: JournalSourceSettings? = nil) {
+    public init(
+        name: String, kind: SourceKind, path: String?, limits: SourceLimits, line: Int,
+        journal: JournalSourceSettings? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.path = path
@@ -99,10 +101,11 @@ public struct SourceConfig: Sendable, Equatable {
 
     /// `true` for 1 to 64 of `A-Z a-z 0-9 _ . -`.
     public static func isValidName(_ s: String) -> Bool {
-        (1...64).contains(s.utf8.count) && s.utf8.allSatisfy { c in
-            (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
-                || c == 0x5F || c == 0x2E || c == 0x2D
-        }
+        (1...64).contains(s.utf8.count)
+            && s.utf8.allSatisfy { c in
+                (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
+                    || c == 0x5F || c == 0x2E || c == 0x2D
+            }
     }
 }
 

@@ -44,7 +44,9 @@ public enum ConfigParser {
                 if let cert, let key {
                     config.tls = TLSSettings(certificate: cert, key: key)
                 } else {
-                    errors.append(ConfigError(line: table.line, key: cert == nil ? "cert" : "key", message: "[tls] needs both cert and key (PEM files)"))
+                    errors.append(
+                        ConfigError(
+                            line: table.line, key: cert == nil ? "cert" : "key", message: "[tls] needs both cert and key (PEM files)"))
                 }
             case "auth":
                 guard let table = table(entry, errors: &errors) else { continue }
@@ -54,16 +56,22 @@ public enum ConfigParser {
                     switch e.key {
                     case "tokens_file":
                         if let s = string(e, errors: &errors) {
-                            if s.hasPrefix("/") { file = s } else {
+                            if s.hasPrefix("/") {
+                                file = s
+                            } else {
                                 errors.append(ConfigError(line: e.line, key: e.key, message: "tokens_file must be an absolute path"))
                             }
                         }
                     case "protect_metrics":
-                        if case .bool(let b) = e.value { protect = b } else {
+                        if case .bool(let b) = e.value {
+                            protect = b
+                        } else {
                             errors.append(ConfigError(line: e.line, key: e.key, message: "protect_metrics must be true or false"))
                         }
                     default:
-                        errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [auth]; known: tokens_file, protect_metrics"))
+                        errors.append(
+                            ConfigError(
+                                line: e.line, key: e.key, message: "unknown key \(e.key) in [auth]; known: tokens_file, protect_metrics"))
                     }
                 }
                 if let file {
@@ -71,19 +79,28 @@ public enum ConfigParser {
                     auth.protectMetrics = protect
                     config.auth = auth
                 } else if !table.entries.isEmpty || errors.isEmpty {
-                    errors.append(ConfigError(line: table.line, key: "tokens_file", message: "[auth] needs tokens_file = \"/etc/tailcast/tokens\""))
+                    errors.append(
+                        ConfigError(line: table.line, key: "tokens_file", message: "[auth] needs tokens_file = \"/etc/tailcast/tokens\""))
                 }
             case "source":
                 switch entry.value {
                 case .array(let items):
                     for (item, line) in zip(items.items, items.lines) {
                         guard case .table(let t) = item else {
-                            errors.append(ConfigError(line: line, key: "source", message: "source holds tables: [[source]] headers, or source = [{ name = \"…\", kind = \"…\", … }]; got \(item.typeName)"))
+                            errors.append(
+                                ConfigError(
+                                    line: line, key: "source",
+                                    message:
+                                        "source holds tables: [[source]] headers, or source = [{ name = \"…\", kind = \"…\", … }]; got \(item.typeName)"
+                                ))
                             continue
                         }
                         guard let s = source(t, defaults: config.defaults, errors: &errors) else { continue }
                         if let other = config.sources.first(where: { $0.name == s.name }) {
-                            errors.append(ConfigError(line: t.line, key: "name", message: "duplicate source name \(s.name) (first defined on line \(other.line))"))
+                            errors.append(
+                                ConfigError(
+                                    line: t.line, key: "name",
+                                    message: "duplicate source name \(s.name) (first defined on line \(other.line))"))
                         } else {
                             config.sources.append(s)
                         }
@@ -91,13 +108,24 @@ public enum ConfigParser {
                 case .table(let t):
                     errors.append(ConfigError(line: t.line, key: "source", message: "sources are [[source]] tables (double brackets)"))
                 default:
-                    errors.append(ConfigError(line: entry.line, key: "source", message: "source holds tables: [[source]] headers, or source = [{ name = \"…\", kind = \"…\", … }]; got \(entry.value.typeName)"))
+                    errors.append(
+                        ConfigError(
+                            line: entry.line, key: "source",
+                            message:
+                                "source holds tables: [[source]] headers, or source = [{ name = \"…\", kind = \"…\", … }]; got \(entry.value.typeName)"
+                        ))
                 }
             default:
                 if case .table(let t) = entry.value {
-                    errors.append(ConfigError(line: t.line, key: entry.key, message: "unknown table [\(entry.key)]; tables are [server], [defaults], [auth], [tls] and [[source]]"))
+                    errors.append(
+                        ConfigError(
+                            line: t.line, key: entry.key,
+                            message: "unknown table [\(entry.key)]; tables are [server], [defaults], [auth], [tls] and [[source]]"))
                 } else {
-                    errors.append(ConfigError(line: entry.line, key: entry.key, message: "unknown key \(entry.key) at top level; keys go in [server], [defaults] or [[source]]"))
+                    errors.append(
+                        ConfigError(
+                            line: entry.line, key: entry.key,
+                            message: "unknown key \(entry.key) at top level; keys go in [server], [defaults] or [[source]]"))
                 }
             }
         }
@@ -126,7 +154,9 @@ public enum ConfigParser {
             return nil
         }
         guard range.contains(n) else {
-            errors.append(ConfigError(line: e.line, key: e.key, message: "\(e.key) must be from \(range.lowerBound) to \(range.upperBound); got \(n)"))
+            errors.append(
+                ConfigError(line: e.line, key: e.key, message: "\(e.key) must be from \(range.lowerBound) to \(range.upperBound); got \(n)")
+            )
             return nil
         }
         return n
@@ -148,7 +178,10 @@ public enum ConfigParser {
         case "max_line_bytes": if let n = int(e, 256...(16 << 20), errors: &errors) { limits.maxLineBytes = n }
         case "rotate_wait_ms": if let n = int(e, 0...600_000, errors: &errors) { limits.rotateWaitMillis = n }
         default:
-            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [\(table)]; known: \(limitKeys.sorted().joined(separator: ", "))"))
+            errors.append(
+                ConfigError(
+                    line: e.line, key: e.key,
+                    message: "unknown key \(e.key) in [\(table)]; known: \(limitKeys.sorted().joined(separator: ", "))"))
         }
     }
 
@@ -157,7 +190,9 @@ public enum ConfigParser {
         case "listen":
             guard let text = string(e, errors: &errors) else { return }
             switch ListenAddress.parse(text) {
-            case .success(let (host, port)): s.host = host; s.port = port
+            case .success(let (host, port)):
+                s.host = host
+                s.port = port
             case .failure(let m): errors.append(ConfigError(line: e.line, key: e.key, message: "listen: \(m)"))
             }
         case "heartbeat_ms": if let n = int(e, 100...3_600_000, errors: &errors) { s.heartbeatMillis = n }
@@ -179,16 +214,23 @@ public enum ConfigParser {
         case "state_dir":
             guard let text = string(e, errors: &errors) else { return }
             if text.isEmpty || text.contains("\0") {
-                errors.append(ConfigError(line: e.line, key: e.key, message: "state_dir is a directory path (absolute, or relative to the config file's directory)"))
+                errors.append(
+                    ConfigError(
+                        line: e.line, key: e.key,
+                        message: "state_dir is a directory path (absolute, or relative to the config file's directory)"))
             } else {
                 s.stateDir = text
             }
         case "compression":
-            if case .bool(let b) = e.value { s.compression = b } else {
+            if case .bool(let b) = e.value {
+                s.compression = b
+            } else {
                 errors.append(ConfigError(line: e.line, key: e.key, message: "compression must be true or false"))
             }
         case "allow_anonymous":
-            if case .bool(let b) = e.value { s.allowAnonymous = b } else {
+            if case .bool(let b) = e.value {
+                s.allowAnonymous = b
+            } else {
                 errors.append(ConfigError(line: e.line, key: e.key, message: "allow_anonymous must be true or false"))
             }
         case "allowed_hosts":
@@ -196,7 +238,12 @@ public enum ConfigParser {
             var out: [String] = []
             for item in items {
                 guard let host = HostPolicy.normalizedName(item) else {
-                    errors.append(ConfigError(line: e.line, key: e.key, message: "allowed_hosts holds host names or addresses like \"logs.example.com\" (no scheme, no port, no path) or \"*\"; got \(JSONString.quoted(item))"))
+                    errors.append(
+                        ConfigError(
+                            line: e.line, key: e.key,
+                            message:
+                                "allowed_hosts holds host names or addresses like \"logs.example.com\" (no scheme, no port, no path) or \"*\"; got \(JSONString.quoted(item))"
+                        ))
                     return
                 }
                 out.append(host)
@@ -208,7 +255,10 @@ public enum ConfigParser {
                 var out: [String] = []
                 for (item, line) in zip(items.items, items.lines) {
                     guard case .string(let o) = item, o == "*" || o.hasPrefix("http://") || o.hasPrefix("https://") else {
-                        errors.append(ConfigError(line: line, key: e.key, message: "allowed_origins holds origins like \"https://logs.example.com\" or \"*\""))
+                        errors.append(
+                            ConfigError(
+                                line: line, key: e.key, message: "allowed_origins holds origins like \"https://logs.example.com\" or \"*\"")
+                        )
                         return
                     }
                     out.append(o.hasSuffix("/") ? String(o.dropLast()) : o)
@@ -220,12 +270,20 @@ public enum ConfigParser {
         case "slow_consumer":
             guard let text = string(e, errors: &errors) else { return }
             guard let p = SlowConsumerPolicy(rawValue: text) else {
-                errors.append(ConfigError(line: e.line, key: e.key, message: "slow_consumer must be \"drop\" or \"disconnect\"; got \(JSONString.quoted(text))"))
+                errors.append(
+                    ConfigError(
+                        line: e.line, key: e.key,
+                        message: "slow_consumer must be \"drop\" or \"disconnect\"; got \(JSONString.quoted(text))"))
                 return
             }
             s.slowConsumer = p
         default:
-            errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [server]; known: allow_anonymous, allowed_hosts, allowed_origins, base_path, compression, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_connections_per_address, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"))
+            errors.append(
+                ConfigError(
+                    line: e.line, key: e.key,
+                    message:
+                        "unknown key \(e.key) in [server]; known: allow_anonymous, allowed_hosts, allowed_origins, base_path, compression, handshake_timeout_ms, heartbeat_ms, state_dir, listen, max_connections, max_connections_per_address, max_frame_bytes, max_pattern_bytes, max_patterns, slow_consumer, write_timeout_ms"
+                ))
         }
     }
 
@@ -236,14 +294,16 @@ public enum ConfigParser {
             var out: [String] = []
             for (item, line) in zip(items.items, items.lines) {
                 guard case .string(let s) = item else {
-                    errors.append(ConfigError(line: line, key: e.key, message: "\(e.key) must be an array of strings; got \(item.typeName)"))
+                    errors.append(
+                        ConfigError(line: line, key: e.key, message: "\(e.key) must be an array of strings; got \(item.typeName)"))
                     return nil
                 }
                 out.append(s)
             }
             return out
         default:
-            errors.append(ConfigError(line: e.line, key: e.key, message: "\(e.key) must be a string or an array of strings, not \(e.value.typeName)"))
+            errors.append(
+                ConfigError(line: e.line, key: e.key, message: "\(e.key) must be a string or an array of strings, not \(e.value.typeName)"))
             return nil
         }
     }
@@ -262,18 +322,30 @@ public enum ConfigParser {
             switch e.key {
             case "name":
                 guard let s = string(e, errors: &errors) else { continue }
-                if SourceConfig.isValidName(s) { name = s } else {
-                    errors.append(ConfigError(line: e.line, key: "name", message: "source name \(JSONString.quoted(s)) must be 1 to 64 of A-Z a-z 0-9 _ . -"))
+                if SourceConfig.isValidName(s) {
+                    name = s
+                } else {
+                    errors.append(
+                        ConfigError(
+                            line: e.line, key: "name", message: "source name \(JSONString.quoted(s)) must be 1 to 64 of A-Z a-z 0-9 _ . -"))
                 }
             case "kind":
                 guard let s = string(e, errors: &errors) else { continue }
-                if let k = SourceKind(rawValue: s) { kind = k } else {
-                    errors.append(ConfigError(line: e.line, key: "kind", message: "kind must be \"file\" or \"journald\"; got \(JSONString.quoted(s))"))
+                if let k = SourceKind(rawValue: s) {
+                    kind = k
+                } else {
+                    errors.append(
+                        ConfigError(
+                            line: e.line, key: "kind", message: "kind must be \"file\" or \"journald\"; got \(JSONString.quoted(s))"))
                 }
             case "path":
                 guard let s = string(e, errors: &errors) else { continue }
-                if s.hasPrefix("/") { path = s } else {
-                    errors.append(ConfigError(line: e.line, key: "path", message: "path must be absolute (start with /); got \(JSONString.quoted(s))"))
+                if s.hasPrefix("/") {
+                    path = s
+                } else {
+                    errors.append(
+                        ConfigError(line: e.line, key: "path", message: "path must be absolute (start with /); got \(JSONString.quoted(s))")
+                    )
                 }
             case "units":
                 journalKeyLine = journalKeyLine ?? (e.key, e.line)
@@ -285,14 +357,20 @@ public enum ConfigParser {
                 journalKeyLine = journalKeyLine ?? (e.key, e.line)
                 guard let v = strings(e, errors: &errors) else { continue }
                 for m in v where !m.contains("=") || m.hasPrefix("=") {
-                    errors.append(ConfigError(line: e.line, key: "matches", message: "a match is FIELD=value, like journalctl's; got \(JSONString.quoted(m))"))
+                    errors.append(
+                        ConfigError(
+                            line: e.line, key: "matches", message: "a match is FIELD=value, like journalctl's; got \(JSONString.quoted(m))")
+                    )
                 }
                 journal.matches = v
             case "directory":
                 journalKeyLine = journalKeyLine ?? (e.key, e.line)
                 guard let s = string(e, errors: &errors) else { continue }
-                if s.hasPrefix("/") { journal.directory = s } else {
-                    errors.append(ConfigError(line: e.line, key: "directory", message: "directory must be absolute; got \(JSONString.quoted(s))"))
+                if s.hasPrefix("/") {
+                    journal.directory = s
+                } else {
+                    errors.append(
+                        ConfigError(line: e.line, key: "directory", message: "directory must be absolute; got \(JSONString.quoted(s))"))
                 }
             case "priority":
                 journalKeyLine = journalKeyLine ?? (e.key, e.line)
@@ -306,7 +384,12 @@ public enum ConfigParser {
                 if limitKeys.contains(e.key) {
                     apply(e, to: &limits, table: "[source]", errors: &errors)
                 } else {
-                    errors.append(ConfigError(line: e.line, key: e.key, message: "unknown key \(e.key) in [[source]]; known: name, kind, path (file), units, identifiers, priority, matches, directory (journald), \(limitKeys.sorted().joined(separator: ", "))"))
+                    errors.append(
+                        ConfigError(
+                            line: e.line, key: e.key,
+                            message:
+                                "unknown key \(e.key) in [[source]]; known: name, kind, path (file), units, identifiers, priority, matches, directory (journald), \(limitKeys.sorted().joined(separator: ", "))"
+                        ))
                 }
             }
         }
@@ -323,13 +406,18 @@ public enum ConfigParser {
             errors.append(ConfigError(line: line, key: key, message: "\(key) applies to kind = \"journald\" sources only"))
         }
         if kind == .journald, path != nil {
-            errors.append(ConfigError(line: t.line, key: "path", message: "a journald source reads the journal, not a path; use directory = \"/path/to/journal\" for a journal directory"))
+            errors.append(
+                ConfigError(
+                    line: t.line, key: "path",
+                    message: "a journald source reads the journal, not a path; use directory = \"/path/to/journal\" for a journal directory"
+                ))
         }
         guard errors.count == before, let name, let kind else { return nil }
         journal.initialLines = limits.initialLines
         journal.maxLineBytes = limits.maxLineBytes
-        return SourceConfig(name: name, kind: kind, path: path, limits: limits, line: t.line,
-                            journal: kind == .journald ? journal : nil)
+        return SourceConfig(
+            name: name, kind: kind, path: path, limits: limits, line: t.line,
+            journal: kind == .journald ? journal : nil)
     }
 }
 

@@ -59,9 +59,10 @@ struct TOMLParser {
         let parts = try key()
         let name = Self.display(parts)
         guard peek == EQUALS else {
-            throw fail(peek == nil || peek == LF || peek == CR
-                       ? "expected key = value; \(name) has no = and no value"
-                       : "expected = after the key \(name); found \(describe(peek))", key: name)
+            throw fail(
+                peek == nil || peek == LF || peek == CR
+                    ? "expected key = value; \(name) has no = and no value"
+                    : "expected = after the key \(name); found \(describe(peek))", key: name)
         }
         pos += 1
         skipSpace()
@@ -166,9 +167,12 @@ struct TOMLParser {
                 }
                 t = n
             case .table(let n):
-                throw Failure(line: keyLine, key: name, message: "table \(path) is defined on line \(n.line); the dotted key \(name) cannot add to it")
+                throw Failure(
+                    line: keyLine, key: name, message: "table \(path) is defined on line \(n.line); the dotted key \(name) cannot add to it"
+                )
             case .tables(_, let l):
-                throw Failure(line: keyLine, key: name, message: "\(path) is an array of tables (line \(l)); the dotted key \(name) cannot add to it")
+                throw Failure(
+                    line: keyLine, key: name, message: "\(path) is an array of tables (line \(l)); the dotted key \(name) cannot add to it")
             case .value(.table, let l):
                 throw Failure(line: keyLine, key: name, message: "\(path) is an inline table (line \(l)), which cannot be extended")
             case .value(_, let l):
@@ -249,7 +253,9 @@ struct TOMLParser {
         case let c? where Self.isDecimalDigit(c) || c == PLUS || c == MINUS || c == UInt8(ascii: "i") || c == UInt8(ascii: "n"):
             return try numberOrDateTime()
         default:
-            throw fail("expected a value (a string in quotes, a number, true, false, a date, an array [ … ] or an inline table { … }); found \(describe(peek))")
+            throw fail(
+                "expected a value (a string in quotes, a number, true, false, a date, an array [ … ] or an inline table { … }); found \(describe(peek))"
+            )
         }
     }
 
@@ -464,7 +470,8 @@ struct TOMLParser {
         while let c = peek, Self.isTokenByte(c) { pos += 1 }
         // A date, a space and a time: one date-time ("1979-05-27 07:32:00Z").
         if pos - start == 10, Self.isDate(bytes[start..<pos]), peek == SPACE,
-           let h1 = peek(1), let h2 = peek(2), Self.isDecimalDigit(h1), Self.isDecimalDigit(h2), peek(3) == COLON {
+            let h1 = peek(1), let h2 = peek(2), Self.isDecimalDigit(h1), Self.isDecimalDigit(h2), peek(3) == COLON
+        {
             pos += 1
             while let c = peek, Self.isTokenByte(c) { pos += 1 }
         }
@@ -497,7 +504,10 @@ struct TOMLParser {
         if body.elementsEqual("inf".utf8) { return .float(negative ? -.infinity : .infinity) }
         if body.elementsEqual("nan".utf8) { return .float(.nan) }
         if body.count >= 2, body.first == UInt8(ascii: "0"),
-           let (radix, name) = [UInt8(ascii: "x"): (16, "hexadecimal"), UInt8(ascii: "o"): (8, "octal"), UInt8(ascii: "b"): (2, "binary")][body[body.startIndex + 1]] {
+            let (radix, name) = [
+                UInt8(ascii: "x"): (16, "hexadecimal"), UInt8(ascii: "o"): (8, "octal"), UInt8(ascii: "b"): (2, "binary"),
+            ][body[body.startIndex + 1]]
+        {
             guard !signed else { throw fail("\(text): hexadecimal, octal and binary integers take no sign") }
             let digits = body.dropFirst(2)
             let isDigit: (UInt8) -> Bool = { c in
@@ -581,7 +591,8 @@ struct TOMLParser {
         var v = TOMLDateTime(date: .init(year: y, month: m, day: d))
         guard a.count > 10 else { return v }
         guard [UInt8(ascii: "T"), UInt8(ascii: "t"), SPACE].contains(a[10]),
-              let (time, rest) = time(token.dropFirst(11)) else { return nil }
+            let (time, rest) = time(token.dropFirst(11))
+        else { return nil }
         v.time = time
         let r = Array(rest)
         if r.isEmpty { return v }
@@ -590,7 +601,8 @@ struct TOMLParser {
             return v
         }
         guard r.count == 6, r[0] == PLUS || r[0] == MINUS, r[3] == COLON,
-              [1, 2, 4, 5].allSatisfy({ isDecimalDigit(r[$0]) }) else { return nil }
+            [1, 2, 4, 5].allSatisfy({ isDecimalDigit(r[$0]) })
+        else { return nil }
         let (oh, om) = (Int(r[1] - 0x30) * 10 + Int(r[2] - 0x30), Int(r[4] - 0x30) * 10 + Int(r[5] - 0x30))
         guard oh <= 23, om <= 59 else { return nil }
         v.offsetMinutes = (r[0] == MINUS ? -1 : 1) * (oh * 60 + om)
@@ -609,7 +621,9 @@ struct TOMLParser {
             let digits = rest.dropFirst().prefix(while: isDecimalDigit)
             guard !digits.isEmpty else { return nil }
             var nanos = 0
-            for (i, c) in digits.prefix(9).enumerated() { nanos += Int(c - 0x30) * [100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1000, 100, 10, 1][i] }
+            for (i, c) in digits.prefix(9).enumerated() {
+                nanos += Int(c - 0x30) * [100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1000, 100, 10, 1][i]
+            }
             time.nanosecond = nanos
             rest = rest.dropFirst(1 + digits.count)
         }
@@ -688,7 +702,9 @@ struct TOMLParser {
 
     private func checkNotControl(_ c: UInt8, in what: String) throws(Failure) {
         if (c < 0x20 && c != TAB) || c == 0x7F {
-            throw fail("control character \(describe(c)) is not allowed in \(what)\(what == "a string" ? " (write it as an escape, e.g. \\u001B)" : "")")
+            throw fail(
+                "control character \(describe(c)) is not allowed in \(what)\(what == "a string" ? " (write it as an escape, e.g. \\u001B)" : "")"
+            )
         }
     }
 

@@ -54,16 +54,18 @@ final class TOMLTableBuilder {
 
     /// The finished table, entries in the order their keys first appeared.
     func build() -> TOMLTable {
-        TOMLTable(line: line, entries: keys.map { key in
-            switch slots[key]! {
-            case .table(let t):
-                return TOMLEntry(key: key, value: .table(t.build()), line: t.line)
-            case .tables(let ts, let line):
-                let array = TOMLArray(items: ts.map { .table($0.build()) }, lines: ts.map(\.line))
-                return TOMLEntry(key: key, value: .array(array), line: line)
-            case .value(let v, let line):
-                return TOMLEntry(key: key, value: v, line: line)
-            }
-        })
+        TOMLTable(
+            line: line,
+            entries: keys.map { key in
+                switch slots[key]! {
+                case .table(let t):
+                    return TOMLEntry(key: key, value: .table(t.build()), line: t.line)
+                case .tables(let ts, let line):
+                    let array = TOMLArray(items: ts.map { .table($0.build()) }, lines: ts.map(\.line))
+                    return TOMLEntry(key: key, value: .array(array), line: line)
+                case .value(let v, let line):
+                    return TOMLEntry(key: key, value: v, line: line)
+                }
+            })
     }
 }

@@ -47,8 +47,9 @@ public struct EnvelopeWriter: Sendable {
         // Beyond the contract: each source's last seq now, so that a client whose filter has
         // matched nothing yet can still resume with `since` from here.
         let seqs = sources.map { JSONString.quoted($0.name) + ":" + String($0.ring.bounds.next - 1) }.joined(separator: ",")
-        return text("{\"type\":\"hello\",\"protocol\":1,\"server\":\"\(Self.serverName)\",\"sources\":[\(names)],"
-            + "\"epochs\":{\(epochs)},\"seqs\":{\(seqs)},\"query\":\(query.json),\"heartbeat_ms\":\(heartbeatMillis)}")
+        return text(
+            "{\"type\":\"hello\",\"protocol\":1,\"server\":\"\(Self.serverName)\",\"sources\":[\(names)],"
+                + "\"epochs\":{\(epochs)},\"seqs\":{\(seqs)},\"query\":\(query.json),\"heartbeat_ms\":\(heartbeatMillis)}")
     }
 
     /// `json` (an envelope of `type`) as a record of ``format``.
@@ -67,16 +68,20 @@ public struct EnvelopeWriter: Sendable {
         if isText {
             return comment("dropped \(source): \(range.count) lines, seq \(range.lowerBound)-\(range.upperBound) (\(reason.rawValue))")
         }
-        return envelope("dropped", "{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"count\":\(range.count),"
-            + "\"from_seq\":\(range.lowerBound),\"to_seq\":\(range.upperBound),\"reason\":\"\(reason.rawValue)\"}")
+        return envelope(
+            "dropped",
+            "{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"count\":\(range.count),"
+                + "\"from_seq\":\(range.lowerBound),\"to_seq\":\(range.upperBound),\"reason\":\"\(reason.rawValue)\"}")
     }
 
     public func restarted(source: String, oldEpoch: String, fromSeq: UInt64) -> ByteBuffer {
         if isText {
             return comment("dropped \(source): from seq \(fromSeq) of ended epoch \(oldEpoch), count unknown (restarted)")
         }
-        return envelope("dropped", "{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"reason\":\"restarted\","
-            + "\"epoch\":\(JSONString.quoted(oldEpoch)),\"from_seq\":\(fromSeq),\"to_seq\":null,\"count\":null}")
+        return envelope(
+            "dropped",
+            "{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"reason\":\"restarted\","
+                + "\"epoch\":\(JSONString.quoted(oldEpoch)),\"from_seq\":\(fromSeq),\"to_seq\":null,\"count\":null}")
     }
 
     /// `from=TIME` reached past the oldest held line and lines at or after TIME are known to
@@ -85,16 +90,20 @@ public struct EnvelopeWriter: Sendable {
         if isText {
             return comment("dropped \(source): lines up to seq \(toSeq) at or after from, count unknown (evicted)")
         }
-        return envelope("dropped", "{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"reason\":\"evicted\","
-            + "\"from_seq\":null,\"to_seq\":\(toSeq),\"count\":null}")
+        return envelope(
+            "dropped",
+            "{\"type\":\"dropped\",\"source\":\(JSONString.quoted(source)),\"reason\":\"evicted\","
+                + "\"from_seq\":null,\"to_seq\":\(toSeq),\"count\":null}")
     }
 
     public func event(source: String, _ event: SourceEvent) -> ByteBuffer {
         if isText {
             return comment("event \(source): \(event.kind.rawValue)" + (event.detail.isEmpty ? "" : " \(event.detail)"))
         }
-        return envelope("event", "{\"type\":\"event\",\"source\":\(JSONString.quoted(source)),\"event\":\"\(event.kind.rawValue)\","
-            + "\"detail\":\(JSONString.quoted(event.detail))}")
+        return envelope(
+            "event",
+            "{\"type\":\"event\",\"source\":\(JSONString.quoted(source)),\"event\":\"\(event.kind.rawValue)\","
+                + "\"detail\":\(JSONString.quoted(event.detail))}")
     }
 
     public func heartbeat(_ ts: Timestamp = .now()) -> ByteBuffer {
@@ -200,8 +209,10 @@ public struct LinesFrame {
 
     /// Appends line `index` of `block` with what this connection adds to it: `matches`
     /// (UTF-16 offsets), `"context":true`, and further journal fields named by `fields=`.
-    public mutating func append(_ block: LineBlock, _ index: Int, spans: [(Int, Int)] = [], context: Bool = false,
-                                extraFields: [String] = []) {
+    public mutating func append(
+        _ block: LineBlock, _ index: Int, spans: [(Int, Int)] = [], context: Bool = false,
+        extraFields: [String] = []
+    ) {
         let r = block.records[index]
         let addFields = !extraFields.isEmpty && r.hasFields
         if format.isText || (spans.isEmpty && !context && !addFields) {

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CLinux
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A thread of its own for a source reader that blocks in `poll`: it gets the read end of a stop
 /// pipe to poll along with its own descriptors.

@@ -22,8 +22,10 @@ public final class SourceHandle: Sendable {
     private let stateBox: Mutex<SourceState>
     private let readBackBox = Mutex<JournalReadBack?>(nil)
 
-    public init(name: String, kind: SourceKind, path: String?, epoch: String, ring: LineRing,
-                metrics: PipelineMetrics.PerSource) {
+    public init(
+        name: String, kind: SourceKind, path: String?, epoch: String, ring: LineRing,
+        metrics: PipelineMetrics.PerSource
+    ) {
         self.name = name
         self.kind = kind
         self.path = path

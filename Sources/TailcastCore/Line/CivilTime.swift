@@ -42,10 +42,16 @@ public enum CivilTime {
     public static func appendRFC3339(_ microseconds: Int64, to out: inout [UInt8]) {
         var secs = microseconds / 1_000_000
         var frac = microseconds % 1_000_000
-        if frac < 0 { frac += 1_000_000; secs -= 1 }
+        if frac < 0 {
+            frac += 1_000_000
+            secs -= 1
+        }
         var days = secs / 86_400
         var rest = secs % 86_400
-        if rest < 0 { rest += 86_400; days -= 1 }
+        if rest < 0 {
+            rest += 86_400
+            days -= 1
+        }
         let d = date(days: Int(days))
         func digits(_ value: Int, _ width: Int) {
             var divisor = 1
@@ -57,12 +63,19 @@ public enum CivilTime {
                 divisor /= 10
             }
         }
-        digits(d.year, 4); out.append(0x2D)
-        digits(d.month, 2); out.append(0x2D)
-        digits(d.day, 2); out.append(0x54)
-        digits(Int(rest / 3600), 2); out.append(0x3A)
-        digits(Int(rest / 60 % 60), 2); out.append(0x3A)
-        digits(Int(rest % 60), 2); out.append(0x2E)
-        digits(Int(frac), 6); out.append(0x5A)
+        digits(d.year, 4)
+        out.append(0x2D)
+        digits(d.month, 2)
+        out.append(0x2D)
+        digits(d.day, 2)
+        out.append(0x54)
+        digits(Int(rest / 3600), 2)
+        out.append(0x3A)
+        digits(Int(rest / 60 % 60), 2)
+        out.append(0x3A)
+        digits(Int(rest % 60), 2)
+        out.append(0x2E)
+        digits(Int(frac), 6)
+        out.append(0x5A)
     }
 }

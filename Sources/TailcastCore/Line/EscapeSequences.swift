@@ -77,13 +77,16 @@ public enum EscapeSequences {
         guard !spans.isEmpty else { return [] }
         var out: [(Int, Int)] = []
         out.reserveCapacity(spans.count)
-        var r = 0        // position in raw
-        var s = 0        // the matching position in the stripped text
+        var r = 0  // position in raw
+        var s = 0  // the matching position in the stripped text
         let n = raw.count
         // Raw offset of stripped offset `target` as a start: skips escapes that stand at it.
         func start(_ target: Int) -> Int {
             while r < n {
-                if raw[r] == esc { r += length(at: r, in: raw); continue }
+                if raw[r] == esc {
+                    r += length(at: r, in: raw)
+                    continue
+                }
                 if s == target { break }
                 r += 1
                 s += 1
@@ -93,7 +96,10 @@ public enum EscapeSequences {
         // Raw offset just after stripped offset `target - 1`: stops before escapes that follow.
         func end(_ target: Int) -> Int {
             while s < target, r < n {
-                if raw[r] == esc { r += length(at: r, in: raw); continue }
+                if raw[r] == esc {
+                    r += length(at: r, in: raw)
+                    continue
+                }
                 r += 1
                 s += 1
             }

@@ -70,8 +70,10 @@ public final class LineBlock: Sendable {
     /// Object header, five array headers and six allocations' malloc overhead, rounded up.
     public static let overheadBytes = 256
 
-    public init(firstSeq: UInt64, text: [UInt8], json: [UInt8], records: [LineRecord], meta: [UInt8] = [],
-                matchText: [UInt8] = []) {
+    public init(
+        firstSeq: UInt64, text: [UInt8], json: [UInt8], records: [LineRecord], meta: [UInt8] = [],
+        matchText: [UInt8] = []
+    ) {
         self.firstSeq = firstSeq
         self.text = text
         self.json = json
@@ -79,7 +81,8 @@ public final class LineBlock: Sendable {
         self.meta = meta
         self.matchText = matchText
         self.hasMatchTexts = records.contains { $0.hasMatchText }
-        self.memoryBytes = text.capacity + json.capacity + meta.capacity + matchText.capacity
+        self.memoryBytes =
+            text.capacity + json.capacity + meta.capacity + matchText.capacity
             + records.capacity * MemoryLayout<LineRecord>.stride + Self.overheadBytes
     }
 
@@ -132,9 +135,10 @@ public final class LineBlock: Sendable {
             r.matchStart += matchShift
             records.append(r)
         }
-        return LineBlock(firstSeq: firstSeq, text: Self.joined(text, next.text), json: Self.joined(json, next.json),
-                         records: records, meta: Self.joined(meta, next.meta),
-                         matchText: Self.joined(matchText, next.matchText))
+        return LineBlock(
+            firstSeq: firstSeq, text: Self.joined(text, next.text), json: Self.joined(json, next.json),
+            records: records, meta: Self.joined(meta, next.meta),
+            matchText: Self.joined(matchText, next.matchText))
     }
 
     /// `a` then `b` in an array with no spare capacity (`+` would grow it geometrically).
@@ -160,8 +164,10 @@ public enum JournalFields {
     }
 
     /// Calls `body(key, value)` for each field of line `index` of `block` until it returns `false`.
-    public static func forEach(_ block: LineBlock, _ index: Int,
-                               _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
+    public static func forEach(
+        _ block: LineBlock, _ index: Int,
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool
+    ) {
         let r = block.records[index]
         guard r.metaLength > 0 else { return }
         block.meta.withUnsafeBytes { all in

@@ -11,7 +11,7 @@ public struct LineBlockBuilder {
     /// `seq` the next appended line gets.
     public private(set) var nextSeq: UInt64
     private let maxLineBytes: Int
-    private let prefix: [UInt8]          // {"source":"NAME","seq":
+    private let prefix: [UInt8]  // {"source":"NAME","seq":
     private var text: [UInt8] = []
     private var json: [UInt8] = []
     private var records: [LineRecord] = []
@@ -53,7 +53,10 @@ public struct LineBlockBuilder {
         recordTS = max(recordTS, ts.microseconds)
         var second = ts.microseconds / 1_000_000
         var micros = ts.microseconds % 1_000_000
-        if micros < 0 { micros += 1_000_000; second -= 1 }
+        if micros < 0 {
+            micros += 1_000_000
+            second -= 1
+        }
         if second != stampSecond || tsFragment.isEmpty {
             tsFragment.removeAll(keepingCapacity: true)
             Self.append(#","ts":""#, to: &tsFragment)
@@ -98,8 +101,10 @@ public struct LineBlockBuilder {
         case given(Timestamp?)
     }
 
-    private mutating func appendValid(_ bytes: UnsafeRawBufferPointer, ascii: Bool, truncated: Bool, file: String?,
-                                      logTime: LogTime) {
+    private mutating func appendValid(
+        _ bytes: UnsafeRawBufferPointer, ascii: Bool, truncated: Bool, file: String?,
+        logTime: LogTime
+    ) {
         var length = bytes.count
         var cut = truncated
         if length > maxLineBytes {
@@ -156,8 +161,10 @@ public struct LineBlockBuilder {
     /// Appends one journal entry: `text` is its MESSAGE, `fieldsJSON` the rendered `fields`
     /// object, `fields` every field kept for per-connection filters and `fields=`, `sourceTime`
     /// the entry's `_SOURCE_REALTIME_TIMESTAMP` (its `log_ts`) when it has one.
-    public mutating func appendJournal(message: UnsafeRawBufferPointer, ts: Timestamp, priority: UInt8?,
-                                       fieldsJSON: [UInt8], fields: [UInt8], sourceTime: Timestamp? = nil) {
+    public mutating func appendJournal(
+        message: UnsafeRawBufferPointer, ts: Timestamp, priority: UInt8?,
+        fieldsJSON: [UInt8], fields: [UInt8], sourceTime: Timestamp? = nil
+    ) {
         stamp(ts)
         let verdict = UTF8Repair.classify(message)
         if verdict == .invalid {
@@ -203,9 +210,10 @@ public struct LineBlockBuilder {
         guard !records.isEmpty else { return nil }
         // Arrays grown by appending hold up to twice what they carry: a block kept in a ring
         // holds only what it carries.
-        let block = LineBlock(firstSeq: firstSeq, text: Self.trimmed(text), json: Self.trimmed(json),
-                              records: Self.trimmed(records), meta: Self.trimmed(meta),
-                              matchText: Self.trimmed(matchText))
+        let block = LineBlock(
+            firstSeq: firstSeq, text: Self.trimmed(text), json: Self.trimmed(json),
+            records: Self.trimmed(records), meta: Self.trimmed(meta),
+            matchText: Self.trimmed(matchText))
         text = []
         json = []
         records = []
@@ -226,9 +234,12 @@ public func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
         out.append(UInt8(0x30 + value))
         return
     }
-    var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-              UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var tmp:
+        (
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+        ) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     var v = value
     var n = 0
     withUnsafeMutableBytes(of: &tmp) { buf in

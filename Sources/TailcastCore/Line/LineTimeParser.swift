@@ -137,12 +137,14 @@ public struct LineTimeParser {
         guard fields >= 3 else { return nil }
         var p = open + 1
         guard let day = number(t, &p, 2), expect(t, &p, 0x2F), p + 3 <= t.count,
-              let month = Self.month(t, p) else { return nil }
+            let month = Self.month(t, p)
+        else { return nil }
         p += 3
         guard expect(t, &p, 0x2F), let year = number(t, &p, 4), expect(t, &p, 0x3A),
-              let time = clock(t, &p), expect(t, &p, 0x20), p < t.count, t[p] == 0x2B || t[p] == 0x2D,
-              let offset = zone(t, &p), expect(t, &p, 0x5D),
-              let days = validDays(year: year, month: month, day: day) else { return nil }
+            let time = clock(t, &p), expect(t, &p, 0x20), p < t.count, t[p] == 0x2B || t[p] == 0x2D,
+            let offset = zone(t, &p), expect(t, &p, 0x5D),
+            let days = validDays(year: year, month: month, day: day)
+        else { return nil }
         let utc = Int64(days) * 86_400 + time.seconds - offset
         return utc * 1_000_000 + time.micros
     }
@@ -152,7 +154,8 @@ public struct LineTimeParser {
     /// `HH:MM:SS[(.|,)digits]`: seconds of the day and microseconds.
     private func clock(_ t: UnsafeRawBufferPointer, _ p: inout Int) -> (seconds: Int64, micros: Int64)? {
         guard let h = number(t, &p, 2), expect(t, &p, 0x3A), let m = number(t, &p, 2), expect(t, &p, 0x3A),
-              let s = number(t, &p, 2), h <= 23, m <= 59, s <= 60 else { return nil }
+            let s = number(t, &p, 2), h <= 23, m <= 59, s <= 60
+        else { return nil }
         var micros: Int64 = 0
         if p + 1 < t.count, t[p] == 0x2E || t[p] == 0x2C, Self.isDigit(t[p + 1]) {
             p += 1

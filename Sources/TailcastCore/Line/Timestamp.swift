@@ -27,7 +27,10 @@ public struct Timestamp: Sendable, Equatable, Comparable {
     public var rfc3339Bytes: [UInt8] {
         var secs = time_t(microseconds / 1_000_000)
         var frac = Int(microseconds % 1_000_000)
-        if frac < 0 { frac += 1_000_000; secs -= 1 }
+        if frac < 0 {
+            frac += 1_000_000
+            secs -= 1
+        }
         var parts = tm()
         gmtime_r(&secs, &parts)
         var out: [UInt8] = []
@@ -41,13 +44,20 @@ public struct Timestamp: Sendable, Equatable, Comparable {
             }
             out.append(contentsOf: buf)
         }
-        digits(Int(parts.tm_year) + 1900, 4); out.append(0x2D)
-        digits(Int(parts.tm_mon) + 1, 2); out.append(0x2D)
-        digits(Int(parts.tm_mday), 2); out.append(0x54)
-        digits(Int(parts.tm_hour), 2); out.append(0x3A)
-        digits(Int(parts.tm_min), 2); out.append(0x3A)
-        digits(Int(parts.tm_sec), 2); out.append(0x2E)
-        digits(frac, 6); out.append(0x5A)
+        digits(Int(parts.tm_year) + 1900, 4)
+        out.append(0x2D)
+        digits(Int(parts.tm_mon) + 1, 2)
+        out.append(0x2D)
+        digits(Int(parts.tm_mday), 2)
+        out.append(0x54)
+        digits(Int(parts.tm_hour), 2)
+        out.append(0x3A)
+        digits(Int(parts.tm_min), 2)
+        out.append(0x3A)
+        digits(Int(parts.tm_sec), 2)
+        out.append(0x2E)
+        digits(frac, 6)
+        out.append(0x5A)
         return out
     }
 }

@@ -24,7 +24,10 @@ public enum UTF8Repair {
         var ok = true
         while i < bytes.count {
             let len = sequenceLength(bytes, at: i)
-            if len == 0 { ok = false; break }
+            if len == 0 {
+                ok = false
+                break
+            }
             i += len
         }
         return ok ? .valid : .invalid
@@ -88,12 +91,20 @@ public enum UTF8Repair {
         var hi: UInt8 = 0xBF
         switch c0 {
         case 0xC2...0xDF: need = 1
-        case 0xE0: need = 2; lo = 0xA0
+        case 0xE0:
+            need = 2
+            lo = 0xA0
         case 0xE1...0xEC, 0xEE...0xEF: need = 2
-        case 0xED: need = 2; hi = 0x9F
-        case 0xF0: need = 3; lo = 0x90
+        case 0xED:
+            need = 2
+            hi = 0x9F
+        case 0xF0:
+            need = 3
+            lo = 0x90
         case 0xF1...0xF3: need = 3
-        case 0xF4: need = 3; hi = 0x8F
+        case 0xF4:
+            need = 3
+            hi = 0x8F
         default: return 1
         }
         var j = i + 1

@@ -63,21 +63,33 @@ public enum JSONValue: Sendable, Equatable {
                 pos += 1
                 var items: [JSONValue] = []
                 skipSpace()
-                if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+                if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") {
+                    pos += 1
+                    return .array(items)
+                }
                 while true {
                     skipSpace()
                     items.append(try value(depth: depth + 1))
                     skipSpace()
                     guard pos < bytes.count else { throw fail("unexpected end in array") }
-                    if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                    if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+                    if bytes[pos] == UInt8(ascii: ",") {
+                        pos += 1
+                        continue
+                    }
+                    if bytes[pos] == UInt8(ascii: "]") {
+                        pos += 1
+                        return .array(items)
+                    }
                     throw fail("expected , or ] in array")
                 }
             case UInt8(ascii: "{"):
                 pos += 1
                 var members: [(String, JSONValue)] = []
                 skipSpace()
-                if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(members) }
+                if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") {
+                    pos += 1
+                    return .object(members)
+                }
                 while true {
                     skipSpace()
                     guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
@@ -89,8 +101,14 @@ public enum JSONValue: Sendable, Equatable {
                     members.append((key, try value(depth: depth + 1)))
                     skipSpace()
                     guard pos < bytes.count else { throw fail("unexpected end in object") }
-                    if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                    if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(members) }
+                    if bytes[pos] == UInt8(ascii: ",") {
+                        pos += 1
+                        continue
+                    }
+                    if bytes[pos] == UInt8(ascii: "}") {
+                        pos += 1
+                        return .object(members)
+                    }
                     throw fail("expected , or } in object")
                 }
             default:
@@ -166,7 +184,8 @@ public enum JSONValue: Sendable, Equatable {
                     case UInt8(ascii: "u"):
                         var scalar = try hex4()
                         if (0xD800...0xDBFF).contains(scalar), pos + 6 <= bytes.count,
-                           bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") {
+                            bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u")
+                        {
                             let next = pos
                             pos += 2
                             let low = try hex4()

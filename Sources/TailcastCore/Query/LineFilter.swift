@@ -30,13 +30,17 @@ public struct LineFilter {
         let limit = Pattern.matchLimit(patterns: query.patterns.count + query.excludes.count)
         var inc: [Pattern] = []
         for p in query.patterns {
-            inc.append(try Pattern(p, literal: query.literal, ignoreCase: query.ignoreCase, wordMatch: query.wordMatch,
-                                   param: "q", matchLimit: limit))
+            inc.append(
+                try Pattern(
+                    p, literal: query.literal, ignoreCase: query.ignoreCase, wordMatch: query.wordMatch,
+                    param: "q", matchLimit: limit))
         }
         var exc: [Pattern] = []
         for p in query.excludes {
-            exc.append(try Pattern(p, literal: query.literal, ignoreCase: query.ignoreCase, wordMatch: query.wordMatch,
-                                   param: "not", matchLimit: limit))
+            exc.append(
+                try Pattern(
+                    p, literal: query.literal, ignoreCase: query.ignoreCase, wordMatch: query.wordMatch,
+                    param: "not", matchLimit: limit))
         }
         include = inc
         exclude = exc
@@ -58,7 +62,8 @@ public struct LineFilter {
     public mutating func firstKept(in block: LineBlock, from: Int, to: Int) -> Int? {
         guard from < to else { return nil }
         if include.count == 1, exclude.isEmpty, !invert, !block.hasMatchTexts,
-           let needle = include[0].literal, !needle.isEmpty {
+            let needle = include[0].literal, !needle.isEmpty
+        {
             return block.text.withUnsafeBytes { all -> Int? in
                 needle.withUnsafeBytes { n -> Int? in
                     guard let base = all.baseAddress else { return nil }
@@ -104,8 +109,9 @@ public struct LineFilter {
         let found = block.withMatchText(index) { spans($0) }
         guard !found.isEmpty else { return [] }
         return block.withText(index) { raw in
-            UTF16Offsets.convert(record.hasMatchText ? EscapeSequences.rawSpans(found, in: raw) : found,
-                                 in: raw, ascii: record.isASCII)
+            UTF16Offsets.convert(
+                record.hasMatchText ? EscapeSequences.rawSpans(found, in: raw) : found,
+                in: raw, ascii: record.isASCII)
         }
     }
 
@@ -118,9 +124,13 @@ public struct LineFilter {
         firstMatches.removeAll(keepingCapacity: true)
         for p in include {
             switch p.search(text) {
-            case .match(let s, let e): firstMatches.append((s, e)); continue
+            case .match(let s, let e):
+                firstMatches.append((s, e))
+                continue
             case .none: all = false
-            case .limit: all = false; limitHits += 1
+            case .limit:
+                all = false
+                limitHits += 1
             }
             break
         }
@@ -140,7 +150,8 @@ public struct LineFilter {
     /// offsets, sorted, with overlapping or touching spans merged.
     public mutating func spans(_ text: UnsafeRawBufferPointer) -> [(Int, Int)] {
         var all: [(Int, Int)] = []
-        let known = firstMatchesOf.base == text.baseAddress && firstMatchesOf.count == text.count
+        let known =
+            firstMatchesOf.base == text.baseAddress && firstMatchesOf.count == text.count
             && firstMatches.count == include.count
         firstMatchesOf = (nil, -1)
         for (k, p) in include.enumerated() {

@@ -1,8 +1,9 @@
+import CLinux
 import CPCRE2
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinux
 
 /// One compiled pattern of a query, with its own match data: PCRE2 with JIT, or a plain byte
 /// search for a case-sensitive literal without `w`.
@@ -47,8 +48,10 @@ public final class Pattern {
     /// Compiles `source` with the grep flags.
     ///
     /// - Throws: ``QueryError`` naming `param`, with PCRE2's message and the offset.
-    public init(_ source: String, literal isLiteral: Bool, ignoreCase: Bool, wordMatch: Bool,
-                param: String, matchLimit: UInt32 = Pattern.lineMatchBudget) throws(QueryError) {
+    public init(
+        _ source: String, literal isLiteral: Bool, ignoreCase: Bool, wordMatch: Bool,
+        param: String, matchLimit: UInt32 = Pattern.lineMatchBudget
+    ) throws(QueryError) {
         if isLiteral, !ignoreCase, !wordMatch {
             literal = Array(source.utf8)
             code = nil
@@ -116,7 +119,8 @@ public final class Pattern {
                     return .match(start: from, end: from)
                 }
                 guard from <= text.count, let base = text.baseAddress,
-                      let hit = tailcast_memmem(base + from, text.count - from, needle.baseAddress, needle.count) else {
+                    let hit = tailcast_memmem(base + from, text.count - from, needle.baseAddress, needle.count)
+                else {
                     return .none
                 }
                 let start = UnsafeRawPointer(hit) - base
@@ -148,7 +152,7 @@ public final class Pattern {
     static func escaped(_ source: String) -> String {
         var out = ""
         for ch in source.unicodeScalars {
-            if ch.isASCII, !(ch.properties.isAlphabetic || ("0"..."9").contains(ch) || ch == "_" ) , ch != " " {
+            if ch.isASCII, !(ch.properties.isAlphabetic || ("0"..."9").contains(ch) || ch == "_"), ch != " " {
                 out.append("\\")
             }
             out.unicodeScalars.append(ch)

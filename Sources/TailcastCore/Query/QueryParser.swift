@@ -117,7 +117,9 @@ public struct QueryParser: Sendable {
             case "from":
                 q.from = try startTime(value)
             case "token":
-                if case .text(let t) = value { q.token = t } else {
+                if case .text(let t) = value {
+                    q.token = t
+                } else {
                     throw QueryError(param: "token", message: "token must be a string")
                 }
             default:
@@ -129,7 +131,8 @@ public struct QueryParser: Sendable {
         var seen = Set<String>()
         q.fields = q.fields.filter { seen.insert($0).inserted }
         if q.fields.count > Self.maxFields {
-            throw QueryError(param: "fields", message: "at most \(Self.maxFields) fields may be asked for; this query names \(q.fields.count)")
+            throw QueryError(
+                param: "fields", message: "at most \(Self.maxFields) fields may be asked for; this query names \(q.fields.count)")
         }
         return q
     }
@@ -190,7 +193,8 @@ public struct QueryParser: Sendable {
     private func resumePoint(_ item: String) throws(QueryError) -> ResumePoint {
         let parts = Self.split(item, on: UInt8(ascii: ":"), omittingEmpty: false)
         guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty,
-              parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let seq = UInt64(parts[1]) else {
+            parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let seq = UInt64(parts[1])
+        else {
             throw QueryError(param: "since", message: "since takes SOURCE:SEQ or SOURCE:SEQ:EPOCH, comma-separated; got \(item)")
         }
         guard seq <= Self.maxSeq else {
@@ -212,9 +216,10 @@ public struct QueryParser: Sendable {
 
     /// `true` for 1 to 16 of `A-Z a-z 0-9 _ -`.
     public static func isEpoch(_ s: String) -> Bool {
-        (1...16).contains(s.utf8.count) && s.utf8.allSatisfy { c in
-            (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || c == 0x5F || c == 0x2D
-        }
+        (1...16).contains(s.utf8.count)
+            && s.utf8.allSatisfy { c in
+                (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || c == 0x5F || c == 0x2D
+            }
     }
 
     private func startTime(_ value: Value) throws(QueryError) -> Timestamp {
@@ -226,7 +231,11 @@ public struct QueryParser: Sendable {
         case .flag(let b): got = "\(b)"
         case .number(let d): got = "the number \(d)"
         }
-        throw QueryError(param: "from", message: "from takes an RFC 3339 time (2026-12-03T10:00:00Z, 2026-12-03T10:00:00.5+01:00) or a negative duration (-30s, -15m, -2h, -1d; at most \(StartTime.maxDays)d); got \(got)")
+        throw QueryError(
+            param: "from",
+            message:
+                "from takes an RFC 3339 time (2026-12-03T10:00:00Z, 2026-12-03T10:00:00.5+01:00) or a negative duration (-30s, -15m, -2h, -1d; at most \(StartTime.maxDays)d); got \(got)"
+        )
     }
 
     private func priority(_ value: Value) throws(QueryError) -> Int {

@@ -56,11 +56,12 @@ public enum StartTime {
             return true
         }
         guard let year = number(4), expect(0x2D), let month = number(2), expect(0x2D), let day = number(2),
-              expect(UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")),
-              let hour = number(2), expect(0x3A), let minute = number(2), expect(0x3A), let second = number(2)
+            expect(UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")),
+            let hour = number(2), expect(0x3A), let minute = number(2), expect(0x3A), let second = number(2)
         else { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour <= 23, minute <= 59, second <= 60 else { return nil }
+            hour <= 23, minute <= 59, second <= 60
+        else { return nil }
         var micros: Int64 = 0
         if p < b.count, b[p] == UInt8(ascii: ".") {
             p += 1

@@ -20,8 +20,8 @@ public final class LineRing: Sendable {
         /// The held blocks, oldest first; the first may hold lines already evicted (below
         /// `firstSeq`), never a block wholly evicted.
         var blocks = CircularBuffer<LineBlock>(initialCapacity: 16)
-        var firstSeq: UInt64         // oldest held line
-        var nextSeq: UInt64          // seq of the next appended line
+        var firstSeq: UInt64  // oldest held line
+        var nextSeq: UInt64  // seq of the next appended line
         var lineCount = 0
         /// Memory held by `blocks` (``LineBlock/memoryBytes``), whole blocks.
         var byteCount = 0
@@ -83,8 +83,9 @@ public final class LineRing: Sendable {
                 let xi = s.blocks.index(s.blocks.endIndex, offsetBy: -2)
                 let x = s.blocks[xi]
                 guard x.count <= y.count, x.firstSeq >= s.firstSeq,
-                      x.count + y.count <= Self.mergeLines,
-                      x.memoryBytes + y.memoryBytes <= Self.mergeBytes else { break }
+                    x.count + y.count <= Self.mergeLines,
+                    x.memoryBytes + y.memoryBytes <= Self.mergeBytes
+                else { break }
                 let merged = x.merged(with: y)
                 s.blocks.removeLast(2)
                 s.blocks.append(merged)

@@ -95,8 +95,10 @@ public struct Subscription {
     /// - Parameters:
     ///   - sources: the selected sources (already checked against the query's names).
     ///   - paused: carried over from a previous query of the same connection.
-    public init(query: Query, sources: [SourceHandle], writer: EnvelopeWriter,
-                metrics: PipelineMetrics, paused: Bool = false) throws(QueryError) {
+    public init(
+        query: Query, sources: [SourceHandle], writer: EnvelopeWriter,
+        metrics: PipelineMetrics, paused: Bool = false
+    ) throws(QueryError) {
         self.query = query
         self.sources = sources
         self.unitBytes = query.units.map { Array($0.utf8) }
@@ -284,8 +286,10 @@ public struct Subscription {
     }
 
     /// Reads one source into `frame`; returns `true` when the frame is full.
-    private mutating func pollSource(_ ci: Int, maxFrameBytes: Int, budget: inout WorkBudget,
-                                     frame: inout LinesFrame?, out: inout [ByteBuffer]) -> Bool {
+    private mutating func pollSource(
+        _ ci: Int, maxFrameBytes: Int, budget: inout WorkBudget,
+        frame: inout LinesFrame?, out: inout [ByteBuffer]
+    ) -> Bool {
         let source = cursors[ci].source
         if cursors[ci].readBack != nil {
             switch pollReadBack(ci, maxFrameBytes: maxFrameBytes, budget: &budget, frame: &frame, out: &out) {
@@ -339,8 +343,10 @@ public struct Subscription {
 
     /// Appends the kept and context lines of `slice`; returns the `seq` to continue from when
     /// the frame filled up or the budget ran out before the end of the slice.
-    private mutating func append(_ slice: LineSlice, cursor ci: Int, frame: inout LinesFrame,
-                                 maxFrameBytes: Int, budget: inout WorkBudget) -> UInt64? {
+    private mutating func append(
+        _ slice: LineSlice, cursor ci: Int, frame: inout LinesFrame,
+        maxFrameBytes: Int, budget: inout WorkBudget
+    ) -> UInt64? {
         let block = slice.block
         let limit = maxFrameBytes - 2  // the closing "]}"
         if filter.isPassThrough, query.after == 0, query.before == 0, !query.hasJournalFilter {
@@ -503,8 +509,10 @@ extension Subscription {
     /// reached the ring (the caller continues there), `.waiting` when the journal thread has
     /// nothing ready yet (it rings the doorbell when it has), `.full` when the frame or the
     /// budget ran out.
-    private mutating func pollReadBack(_ ci: Int, maxFrameBytes: Int, budget: inout WorkBudget,
-                                       frame: inout LinesFrame?, out: inout [ByteBuffer]) -> ReadBackPoll {
+    private mutating func pollReadBack(
+        _ ci: Int, maxFrameBytes: Int, budget: inout WorkBudget,
+        frame: inout LinesFrame?, out: inout [ByteBuffer]
+    ) -> ReadBackPoll {
         let source = cursors[ci].source
         guard var rb = cursors[ci].readBack, let service = source.journalReadBack else {
             cursors[ci].readBack = nil

@@ -114,9 +114,10 @@ final class HandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
         case .tooLarge:
             refuse(context, status: "431 Request Header Fields Too Large", reason: "refusing a request head over \(maxHeadBytes) bytes")
         case .misdirected:
-            refuse(context, status: "421 Misdirected Request",
-                   body: #"{"error":"misdirected","message":"this server does not answer for that Host; add it to [server] allowed_hosts"}"#,
-                   reason: "refusing a request for a Host that is not allowed (DNS rebinding?)")
+            refuse(
+                context, status: "421 Misdirected Request",
+                body: #"{"error":"misdirected","message":"this server does not answer for that Host; add it to [server] allowed_hosts"}"#,
+                reason: "refusing a request for a Host that is not allowed (DNS rebinding?)")
         case .pass, .stepAside:
             if firstHeadDone { timer?.cancel() }
             context.fireChannelRead(data)
@@ -137,8 +138,9 @@ final class HandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
         onReject()
         logger.notice("\(reason)")
         var response = context.channel.allocator.buffer(capacity: 256 + body.utf8.count)
-        response.writeString("HTTP/1.1 \(status)\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                             + "Cache-Control: no-store\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        response.writeString(
+            "HTTP/1.1 \(status)\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                + "Cache-Control: no-store\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(NIOAny(response)).assumeIsolated().whenComplete { _ in
             loopBound.value.close(promise: nil)

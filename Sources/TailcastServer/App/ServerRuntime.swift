@@ -2,6 +2,7 @@ import Logging
 import NIOSSL
 import Prometheus
 import TailcastCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,36 +43,43 @@ public struct ServerRuntime: Sendable {
         self.metrics = metrics
         let epoch = Self.newEpoch()
         // Checked against the files: a position whose file is gone or shorter starts a new epoch.
-        let filePaths = Dictionary(config.sources.compactMap { s in s.kind == .file ? s.path.map { (s.name, $0) } : nil },
-                                   uniquingKeysWith: { a, _ in a })
+        let filePaths = Dictionary(
+            config.sources.compactMap { s in s.kind == .file ? s.path.map { (s.name, $0) } : nil },
+            uniquingKeysWith: { a, _ in a })
         let saved = config.server.stateDir.map { SavedPositions(directory: $0).load(checking: filePaths, logger: logger) } ?? [:]
         self.savedPositions = saved
         var journalSaved: [String: JournalPosition] = [:]
         if let dir = config.server.stateDir {
             for s in config.sources where s.kind == .journald {
                 journalSaved[s.name] = JournalPosition.load(directory: dir, source: s.name) { path, reason in
-                    logger.warning("ignoring saved journal position; the source starts a new epoch",
-                                   metadata: ["file": "\(path)", "source": "\(s.name)", "reason": "\(reason)"])
+                    logger.warning(
+                        "ignoring saved journal position; the source starts a new epoch",
+                        metadata: ["file": "\(path)", "source": "\(s.name)", "reason": "\(reason)"])
                 }
             }
         }
         self.journalPositions = journalSaved
-        self.sourceRegistry = SourceRegistry(config.sources.map { s in
-            // A source with a saved position continues its epoch and numbering.
-            let resume: (epoch: String, seq: UInt64)? = s.kind == .file
-                ? saved[s.name].map { ($0.epoch, $0.nextSeq) }
-                : journalSaved[s.name].map { ($0.epoch, $0.nextSeq) }
-            return SourceRegistry.Entry(handle: Self.makeHandle(s, epoch: resume?.epoch ?? epoch, firstSeq: resume?.seq ?? 1,
-                                                                metrics: metrics), config: s)
-        })
+        self.sourceRegistry = SourceRegistry(
+            config.sources.map { s in
+                // A source with a saved position continues its epoch and numbering.
+                let resume: (epoch: String, seq: UInt64)? =
+                    s.kind == .file
+                    ? saved[s.name].map { ($0.epoch, $0.nextSeq) }
+                    : journalSaved[s.name].map { ($0.epoch, $0.nextSeq) }
+                return SourceRegistry.Entry(
+                    handle: Self.makeHandle(
+                        s, epoch: resume?.epoch ?? epoch, firstSeq: resume?.seq ?? 1,
+                        metrics: metrics), config: s)
+            })
         self.hub = ConnectionHub(limit: config.server.maxConnections, perAddressLimit: config.server.maxConnectionsPerAddress)
         self.parser = QueryParser(maxPatterns: config.server.maxPatterns, maxPatternBytes: config.server.maxPatternBytes)
     }
 
     static func makeHandle(_ s: SourceConfig, epoch: String, firstSeq: UInt64, metrics: PipelineMetrics) -> SourceHandle {
-        SourceHandle(name: s.name, kind: s.kind, path: s.path ?? s.journal?.directory, epoch: epoch,
-                     ring: LineRing(maxLines: s.limits.ringLines, maxBytes: s.limits.ringBytes, firstSeq: firstSeq),
-                     metrics: metrics.forSource(s.name))
+        SourceHandle(
+            name: s.name, kind: s.kind, path: s.path ?? s.journal?.directory, epoch: epoch,
+            ring: LineRing(maxLines: s.limits.ringLines, maxBytes: s.limits.ringBytes, firstSeq: firstSeq),
+            metrics: metrics.forSource(s.name))
     }
 
     /// The source called `name`, if configured.
@@ -83,7 +91,7 @@ public struct ServerRuntime: Sendable {
     static func newEpoch() -> String {
         let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
         var generator = SystemRandomNumberGenerator()
-        var value = UInt64(Timestamp.now().microseconds) &* 6364136223846793005 ^ generator.next()
+        var value = UInt64(Timestamp.now().microseconds) &* 6_364_136_223_846_793_005 ^ generator.next()
         var out = ""
         for _ in 0..<8 {
             out.append(alphabet[Int(value % 36)])

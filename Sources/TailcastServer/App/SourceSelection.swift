@@ -28,7 +28,9 @@ struct SourceSelection {
         }
         if let journalParam = query.firstJournalParameter {
             if let file = selected.first(where: { $0.kind != .journald }) {
-                throw QueryError(param: journalParam, message: "\(journalParam) applies to journal sources only; \(file.name) is a \(file.kind.rawValue) source")
+                throw QueryError(
+                    param: journalParam,
+                    message: "\(journalParam) applies to journal sources only; \(file.name) is a \(file.kind.rawValue) source")
             }
             if selected.isEmpty { selected = readable.filter { $0.kind == .journald } }
             if selected.isEmpty {

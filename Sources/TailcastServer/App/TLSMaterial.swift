@@ -14,18 +14,24 @@ enum TLSMaterial {
                 throw ConfigErrors([ConfigError(line: 0, key: "tls", message: "[tls] \(settings.certificate) holds no PEM certificate")])
             }
             let key = try NIOSSLPrivateKey(file: settings.key, format: .pem)
-            let configuration = TailcastServer.hardened(TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            let configuration = TailcastServer.hardened(
+                TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
             do {
                 return try NIOSSLContext(configuration: configuration)
             } catch NIOSSLError.failedToLoadPrivateKey {
                 // The key parsed: BoringSSL refuses it because it does not match the certificate.
-                throw ConfigErrors([ConfigError(line: 0, key: "tls",
-                                                message: "[tls] \(settings.key) is not the private key of \(settings.certificate)")])
+                throw ConfigErrors([
+                    ConfigError(
+                        line: 0, key: "tls",
+                        message: "[tls] \(settings.key) is not the private key of \(settings.certificate)")
+                ])
             }
         } catch let errors as ConfigErrors {
             throw errors
         } catch {
-            throw ConfigErrors([ConfigError(line: 0, key: "tls", message: "[tls] cannot load \(settings.certificate) / \(settings.key): \(error)")])
+            throw ConfigErrors([
+                ConfigError(line: 0, key: "tls", message: "[tls] cannot load \(settings.certificate) / \(settings.key): \(error)")
+            ])
         }
     }
 }

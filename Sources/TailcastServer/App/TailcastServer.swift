@@ -1,10 +1,10 @@
 import Hummingbird
 import HummingbirdCore
-import NIOSSL
-import HummingbirdWebSocket
 import HummingbirdWSCompression
+import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import TailcastCore
 
@@ -76,8 +76,11 @@ public struct TailcastServer: Sendable {
         let wsRouter = Router(context: TailcastRequestContext.self)
         wsRouter.ws(RouterPath(basePath + "/ws")) { request, context in
             // Cross-site WebSocket hijacking: a browser page of another origin may not connect.
-            if let origin = request.headers[.origin], !OriginPolicy.allows(origin: origin, host: request.head.authority,
-                                                                           allowed: runtime.config.server.allowedOrigins) {
+            if let origin = request.headers[.origin],
+                !OriginPolicy.allows(
+                    origin: origin, host: request.head.authority,
+                    allowed: runtime.config.server.allowedOrigins)
+            {
                 context.logger.warning("refused a WebSocket from a foreign origin", metadata: ["origin": "\(LogText.escaped(origin))"])
                 return .dontUpgrade
             }
@@ -87,9 +90,10 @@ public struct TailcastServer: Sendable {
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let parameters = QueryString.parse(context.request.uri.query ?? "")
-            let connection = Connection(runtime: runtime, parameters: parameters,
-                                        authorization: context.request.headers[.authorization],
-                                        channel: context.requestContext.channel, logger: context.logger)
+            let connection = Connection(
+                runtime: runtime, parameters: parameters,
+                authorization: context.request.headers[.authorization],
+                channel: context.requestContext.channel, logger: context.logger)
             try await connection.run(inbound: inbound, outbound: outbound)
         }
         let server = runtime.config.server
@@ -97,14 +101,16 @@ public struct TailcastServer: Sendable {
         let wsResponder = wsRouter.buildResponder()
         let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
             http1: .init(idleTimeout: .milliseconds(Int64(server.handshakeTimeoutMillis) * 6)),
-            ws: .init(maxFrameSize: 1 << 16, extensions: server.compression ? [Self.deflate] : [],
-                      autoPing: .enabled(timePeriod: heartbeat), closeTimeout: .seconds(5)))
+            ws: .init(
+                maxFrameSize: 1 << 16, extensions: server.compression ? [Self.deflate] : [],
+                autoPing: .enabled(timePeriod: heartbeat), closeTimeout: .seconds(5)))
         let handshakeTimeout = TimeAmount.milliseconds(Int64(server.handshakeTimeoutMillis))
         let tls = runtime.tls
         let serverBuilder = HTTPServerBuilder { responder in
             let guarded = GuardedChildChannel(
-                base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: wsResponder,
-                                                   configuration: channelConfiguration),
+                base: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: wsResponder,
+                    configuration: channelConfiguration),
                 timeout: handshakeTimeout, maxHeadBytes: 32 << 10, hosts: hosts,
                 onReject: { runtime.metrics.handshakesRejected.increment() })
             if let tls { return ReloadableTLSChannel(base: guarded, context: tls) }
@@ -114,8 +120,12 @@ public struct TailcastServer: Sendable {
             router: router,
             server: serverBuilder,
             configuration: .init(address: .hostname(server.host, port: server.port), serverName: "tailcast"),
-            services: [supervisor, ConnectionWatchdogService(watchdog: runtime.watchdog, settings: server,
-                                                             metrics: runtime.metrics, logger: runtime.logger)],
+            services: [
+                supervisor,
+                ConnectionWatchdogService(
+                    watchdog: runtime.watchdog, settings: server,
+                    metrics: runtime.metrics, logger: runtime.logger),
+            ],
             onServerRunning: onServerRunning,
             logger: runtime.logger
         )
@@ -124,8 +134,10 @@ public struct TailcastServer: Sendable {
     /// The service group that runs everything until SIGTERM or SIGINT, then shuts down in order.
     /// - Parameter reload: reads the config again on SIGHUP (its sources are applied); the tokens
     ///   file and the TLS certificate are read again on SIGHUP whether or not there is one.
-    public func serviceGroup(reload: (@Sendable () throws -> Config)? = nil,
-                             onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws(SourceError) -> ServiceGroup {
+    public func serviceGroup(
+        reload: (@Sendable () throws -> Config)? = nil,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws(SourceError) -> ServiceGroup {
         let supervisor = try SourceSupervisor(runtime: runtime)
         try supervisor.start()
         let app = application(supervisor: supervisor, onServerRunning: onServerRunning)

@@ -29,7 +29,8 @@ enum HealthRoutes {
 /// Builds JSON responses from text that is already JSON.
 enum JSONResponse {
     static func make(_ status: HTTPResponse.Status, _ json: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: json)))
+        Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 }

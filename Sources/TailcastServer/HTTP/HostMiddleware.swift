@@ -12,7 +12,8 @@ struct HostMiddleware: RouterMiddleware {
         if hosts.allows(hostHeader: request.head.authority) {
             return try await next(request, context)
         }
-        return JSONResponse.make(.misdirectedRequest,
+        return JSONResponse.make(
+            .misdirectedRequest,
             #"{"error":"misdirected","message":"this server does not answer for that Host; add it to [server] allowed_hosts"}"#)
     }
 }

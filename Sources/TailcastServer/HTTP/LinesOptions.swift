@@ -20,8 +20,10 @@ struct LinesOptions: Equatable {
     /// The longest `Last-Event-ID` taken (a position for many sources fits easily).
     static let maxLastEventIDBytes = 16 << 10
 
-    static func split(_ parameters: [(String, String)], accept: String?,
-                      lastEventID: String?) throws(QueryError) -> (LinesOptions, [(String, String)]) {
+    static func split(
+        _ parameters: [(String, String)], accept: String?,
+        lastEventID: String?
+    ) throws(QueryError) -> (LinesOptions, [(String, String)]) {
         var options = LinesOptions()
         var explicitFormat = false
         var rest: [(String, String)] = []
@@ -35,7 +37,8 @@ struct LinesOptions: Equatable {
                 }
             case "format":
                 guard let f = Format(rawValue: value) else {
-                    throw QueryError(param: "format", message: "format takes ndjson, text or sse; got \(JSONString.quoted(String(value.prefix(64))))")
+                    throw QueryError(
+                        param: "format", message: "format takes ndjson, text or sse; got \(JSONString.quoted(String(value.prefix(64))))")
                 }
                 options.format = f
                 explicitFormat = true

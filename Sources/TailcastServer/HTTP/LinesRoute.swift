@@ -33,17 +33,22 @@ enum LinesRoute {
             options = o
             let query = try runtime.parser.parse(parameters: parameters)
             let sources = try SourceSelection(runtime: runtime, grant: context.grant).sources(for: query)
-            format = switch o.format {
-            case .ndjson: .ndjson
-            case .text: .text(sourcePrefix: sources.count > 1)
-            case .sse: .sse
-            }
-            subscription = try Subscription(query: query, sources: sources, writer: runtime.writer.formatted(format),
-                                            metrics: runtime.metrics)
+            format =
+                switch o.format {
+                case .ndjson: .ndjson
+                case .text: .text(sourcePrefix: sources.count > 1)
+                case .sse: .sse
+                }
+            subscription = try Subscription(
+                query: query, sources: sources, writer: runtime.writer.formatted(format),
+                metrics: runtime.metrics)
         } catch {
             runtime.metrics.queriesRejected.increment()
-            context.logger.info("rejected /api/lines query", metadata: [
-                "param": "\(LogText.escaped(error.param ?? "-"))", "message": "\(LogText.escaped(error.message))"])
+            context.logger.info(
+                "rejected /api/lines query",
+                metadata: [
+                    "param": "\(LogText.escaped(error.param ?? "-"))", "message": "\(LogText.escaped(error.message))",
+                ])
             return errorResponse(error.code == "forbidden" ? .forbidden : .badRequest, error, runtime: runtime)
         }
         var admission: HubAdmission?
@@ -61,37 +66,56 @@ enum LinesRoute {
                     let verdict = access.check(against: tokens.snapshot)
                     if verdict != .allowed {
                         await admission?.release()
-                        return errorResponse(.unauthorized, QueryError(code: "unauthorized", param: "token",
-                                                                       message: verdict.message), runtime: runtime)
+                        return errorResponse(
+                            .unauthorized,
+                            QueryError(
+                                code: "unauthorized", param: "token",
+                                message: verdict.message), runtime: runtime)
                     }
                 }
             case .full:
                 runtime.metrics.connectionsRejected.increment()
-                return errorResponse(.serviceUnavailable, QueryError(code: "too_many_connections", param: nil,
-                    message: "the server has reached max_connections (\(runtime.config.server.maxConnections)); try again later"), runtime: runtime)
+                return errorResponse(
+                    .serviceUnavailable,
+                    QueryError(
+                        code: "too_many_connections", param: nil,
+                        message: "the server has reached max_connections (\(runtime.config.server.maxConnections)); try again later"),
+                    runtime: runtime)
             case .fullForAddress:
                 runtime.metrics.connectionsRejected.increment()
-                return errorResponse(.serviceUnavailable, QueryError(code: "too_many_connections", param: nil,
-                    message: "this address has reached max_connections_per_address (\(runtime.config.server.maxConnectionsPerAddress)); try again later"), runtime: runtime)
+                return errorResponse(
+                    .serviceUnavailable,
+                    QueryError(
+                        code: "too_many_connections", param: nil,
+                        message:
+                            "this address has reached max_connections_per_address (\(runtime.config.server.maxConnectionsPerAddress)); try again later"
+                    ), runtime: runtime)
             case .shuttingDown:
-                return errorResponse(.serviceUnavailable, QueryError(code: "shutting_down", param: nil,
-                    message: "the server is shutting down; reconnect with since"), runtime: runtime)
+                return errorResponse(
+                    .serviceUnavailable,
+                    QueryError(
+                        code: "shutting_down", param: nil,
+                        message: "the server is shutting down; reconnect with since"), runtime: runtime)
             }
         }
         var headers = HTTPFields()
         headers[.contentType] = format.contentType
         headers[.cacheControl] = "no-store"
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
-        let stream = LinesStream(runtime: runtime, subscription: subscription, envelopes: runtime.writer.formatted(format),
-                                 follow: options.follow, admission: admission, channel: context.channel,
-                                 logger: context.logger, parameters: QueryString.parse(request.uri.query ?? ""))
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await stream.run(&writer)
-        })
+        let stream = LinesStream(
+            runtime: runtime, subscription: subscription, envelopes: runtime.writer.formatted(format),
+            follow: options.follow, admission: admission, channel: context.channel,
+            logger: context.logger, parameters: QueryString.parse(request.uri.query ?? ""))
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                try await stream.run(&writer)
+            })
     }
 
     static func errorResponse(_ status: HTTPResponse.Status, _ error: QueryError, runtime: ServerRuntime) -> Response {
-        Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: runtime.writer.error(error)))
+        Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: runtime.writer.error(error)))
     }
 }

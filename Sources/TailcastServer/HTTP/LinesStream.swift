@@ -33,8 +33,10 @@ final class LinesStream: Sendable {
     private let query: String
     private let peer: String
 
-    init(runtime: ServerRuntime, subscription: consuming sending Subscription, envelopes: EnvelopeWriter, follow: Bool,
-         admission: HubAdmission?, channel: any Channel, logger: Logger, parameters: [(String, String)]) {
+    init(
+        runtime: ServerRuntime, subscription: consuming sending Subscription, envelopes: EnvelopeWriter, follow: Bool,
+        admission: HubAdmission?, channel: any Channel, logger: Logger, parameters: [(String, String)]
+    ) {
         self.runtime = runtime
         self.pending = Mutex(subscription)
         self.envelopes = envelopes
@@ -47,11 +49,13 @@ final class LinesStream: Sendable {
     }
 
     func run(_ writer: inout any ResponseBodyWriter) async throws {
-        guard var subscription = pending.withLock({ s -> sending Subscription? in
-            let taken = s
-            s = nil
-            return taken
-        }) else { return }
+        guard
+            var subscription = pending.withLock({ s -> sending Subscription? in
+                let taken = s
+                s = nil
+                return taken
+            })
+        else { return }
         let settings = runtime.config.server
         let clock = ConnectionClock()
         let doorbell = admission?.inbox.doorbell ?? Doorbell()
@@ -97,7 +101,8 @@ final class LinesStream: Sendable {
         let metadata: Logger.Metadata = [
             "client": "\(peer)", "query": "\(LogText.escaped(query))", "ended": "\(ended)",
             "duration_s": "\(String(format: "%.1f", Double(ConnectionClock.now() - started) / 1e9))",
-            "lines_sent": "\(subscription.linesSentTotal)", "lines_dropped": "\(subscription.linesDroppedTotal)"]
+            "lines_sent": "\(subscription.linesSentTotal)", "lines_dropped": "\(subscription.linesDroppedTotal)",
+        ]
         if follow {
             logger.info("/api/lines stream closed", metadata: metadata)
         } else {
@@ -106,8 +111,10 @@ final class LinesStream: Sendable {
     }
 
     /// Writes until the answer is complete; returns why it ended.
-    private func stream(_ writer: inout any ResponseBodyWriter, _ subscription: inout Subscription, doorbell: Doorbell,
-                        watch: PeerWatch?, clock: ConnectionClock, settings: ServerSettings) async throws -> String {
+    private func stream(
+        _ writer: inout any ResponseBodyWriter, _ subscription: inout Subscription, doorbell: Doorbell,
+        watch: PeerWatch?, clock: ConnectionClock, settings: ServerSettings
+    ) async throws -> String {
         // Without follow, the answer covers the rings up to here.
         let ends = subscription.sources.map { $0.ring.bounds.next }
         let heartbeat = Int64(settings.heartbeatMillis) * 1_000_000
@@ -119,8 +126,9 @@ final class LinesStream: Sendable {
                     case .goingAway: return "server shutting down"
                     case .revoked(let message):
                         runtime.metrics.queriesRejected.increment()
-                        try await write(envelopes.error(QueryError(code: "unauthorized", param: "token", message: message)),
-                                        to: &writer, clock: clock)
+                        try await write(
+                            envelopes.error(QueryError(code: "unauthorized", param: "token", message: message)),
+                            to: &writer, clock: clock)
                         return "token revoked"
                     default: continue  // a stream takes no client messages
                     }
@@ -130,8 +138,11 @@ final class LinesStream: Sendable {
             if subscription.lostLinesToSlowness, settings.slowConsumer == .disconnect {
                 runtime.metrics.slowConsumerDisconnects.increment()
                 for p in payloads { try await write(p, to: &writer, clock: clock) }
-                try await write(envelopes.error(code: "slow_consumer",
-                    message: "this reader read too slowly and lines were lost; slow_consumer = \"disconnect\""), to: &writer, clock: clock)
+                try await write(
+                    envelopes.error(
+                        code: "slow_consumer",
+                        message: "this reader read too slowly and lines were lost; slow_consumer = \"disconnect\""), to: &writer,
+                    clock: clock)
                 return "slow consumer"
             }
             for p in payloads { try await write(p, to: &writer, clock: clock) }

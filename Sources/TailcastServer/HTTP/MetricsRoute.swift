@@ -14,8 +14,9 @@ enum MetricsRoute {
             if case .sources(let names) = context.grant {
                 bytes = MetricsFilter.keeping(sources: Set(names), in: bytes)
             }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
 }

@@ -22,17 +22,25 @@ struct TokenMiddleware: RouterMiddleware {
             presented = QueryString.parse(query).last(where: { $0.0 == "token" })?.1
         }
         if let credential = presented.map(TokenTable.Credential.init(token:)),
-           let grant = tokens.grant(for: credential) {
+            let grant = tokens.grant(for: credential)
+        {
             var context = context
             context.grant = grant
             context.credential = credential
             return try await next(request, context)
         }
-        return Response(status: .unauthorized, headers: [
-            .wwwAuthenticate: "Bearer realm=\"tailcast\"",
-            .contentType: "application/json",
-            .cacheControl: "no-store",
-        ], body: .init(byteBuffer: ByteBuffer(string: #"{"type":"error","code":"unauthorized","error":"unauthorized","message":"this server needs a token: send Authorization: Bearer TOKEN"}"#)))
+        return Response(
+            status: .unauthorized,
+            headers: [
+                .wwwAuthenticate: "Bearer realm=\"tailcast\"",
+                .contentType: "application/json",
+                .cacheControl: "no-store",
+            ],
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string:
+                        #"{"type":"error","code":"unauthorized","error":"unauthorized","message":"this server needs a token: send Authorization: Bearer TOKEN"}"#
+                )))
     }
 }
 

@@ -7,7 +7,8 @@ import Hummingbird
 /// Promises: files are read once at start; every answer carries a Content-Security-Policy that
 /// allows no inline script and no foreign origin.
 enum UIRoutes {
-    static let contentSecurityPolicy = "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    static let contentSecurityPolicy =
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
         + "style-src 'self'; script-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
         + "frame-ancestors 'none'; form-action 'none'"
 
@@ -16,20 +17,23 @@ enum UIRoutes {
         for (name, data) in files {
             var data = data
             if name == "index.html", !basePath.isEmpty,
-               let html = String(data: data, encoding: .utf8) {
+                let html = String(data: data, encoding: .utf8)
+            {
                 // The UI's URLs are relative: under a path prefix they resolve against it.
                 data = Data(html.replacingOccurrences(of: "<head>", with: "<head>\n<base href=\"\(basePath)/\">").utf8)
             }
             let body = ByteBuffer(bytes: data)
             let type = contentType(of: name)
             let response = { @Sendable () -> Response in
-                Response(status: .ok, headers: [
-                    .contentType: type,
-                    .cacheControl: "no-cache",
-                    .contentSecurityPolicy: contentSecurityPolicy,
-                    .init("X-Content-Type-Options")!: "nosniff",
-                    .init("Referrer-Policy")!: "no-referrer",
-                ], body: .init(byteBuffer: body))
+                Response(
+                    status: .ok,
+                    headers: [
+                        .contentType: type,
+                        .cacheControl: "no-cache",
+                        .contentSecurityPolicy: contentSecurityPolicy,
+                        .init("X-Content-Type-Options")!: "nosniff",
+                        .init("Referrer-Policy")!: "no-referrer",
+                    ], body: .init(byteBuffer: body))
             }
             var paths = ["/ui/\(name)"]
             if name == "index.html" { paths.append("/") }
@@ -49,7 +53,8 @@ enum UIRoutes {
             directory = Bundle.module.url(forResource: "Resources", withExtension: nil)
         }
         guard let directory,
-              let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+            let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path)
+        else { return [] }
         return names.sorted().compactMap { name in
             guard !name.hasPrefix("."), let data = try? Data(contentsOf: directory.appendingPathComponent(name)) else { return nil }
             return (name, data)

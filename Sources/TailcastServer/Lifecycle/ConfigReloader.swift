@@ -57,8 +57,12 @@ struct ConfigReloader: Service {
         }
         tokens.replace(with: table)
         let revoked = await runtime.hub.revoke(against: table)
-        logger.notice("tokens reloaded", metadata: ["file": "\(path)", "tokens": "\(table.count)",
-                                                    "connections_revoked": "\(revoked)"])
+        logger.notice(
+            "tokens reloaded",
+            metadata: [
+                "file": "\(path)", "tokens": "\(table.count)",
+                "connections_revoked": "\(revoked)",
+            ])
     }
 
     /// Loads the TLS certificate and key again; see the type's promises.
@@ -103,8 +107,10 @@ struct ConfigReloader: Service {
                 next.append(existing)
                 kept[source.name] = nil
             } else {
-                let entry = SourceRegistry.Entry(handle: ServerRuntime.makeHandle(source, epoch: epoch, firstSeq: 1,
-                                                                                metrics: runtime.metrics), config: source)
+                let entry = SourceRegistry.Entry(
+                    handle: ServerRuntime.makeHandle(
+                        source, epoch: epoch, firstSeq: 1,
+                        metrics: runtime.metrics), config: source)
                 next.append(entry)
                 added.append(entry)
             }
@@ -116,11 +122,13 @@ struct ConfigReloader: Service {
                 logger.error("cannot start source", metadata: ["source": "\(entry.config.name)", "error": "\(error.description)"])
             }
         }
-        logger.notice("config reloaded", metadata: [
-            "added": "\(added.map(\.config.name).joined(separator: ","))",
-            "removed": "\(kept.keys.sorted().joined(separator: ","))",
-            "sources": "\(next.count)",
-        ])
+        logger.notice(
+            "config reloaded",
+            metadata: [
+                "added": "\(added.map(\.config.name).joined(separator: ","))",
+                "removed": "\(kept.keys.sorted().joined(separator: ","))",
+                "sources": "\(next.count)",
+            ])
     }
 
     /// The tables whose changes a reload does not apply: `[server]`, and `[auth]` or `[tls]`

@@ -22,16 +22,18 @@ public struct SourceSupervisor: Service {
         fileThread = try FileTailThread(sources: files, logger: runtime.logger, store: store)
         journals = JournalThreads()
         for entry in runtime.sourceRegistry.all where entry.config.kind == .journald {
-            try journals.add(entry.handle, entry.config, stateDir: runtime.config.server.stateDir,
-                             saved: runtime.journalPositions[entry.config.name], logger: runtime.logger)
+            try journals.add(
+                entry.handle, entry.config, stateDir: runtime.config.server.stateDir,
+                saved: runtime.journalPositions[entry.config.name], logger: runtime.logger)
         }
     }
 
     static func fileSettings(_ config: SourceConfig, saved: SavedPosition?) -> FileSourceSettings? {
         guard config.kind == .file, let path = config.path else { return nil }
-        return FileSourceSettings(path: path, initialLines: config.limits.initialLines,
-                                  maxLineBytes: config.limits.maxLineBytes,
-                                  rotateWaitMillis: config.limits.rotateWaitMillis, saved: saved)
+        return FileSourceSettings(
+            path: path, initialLines: config.limits.initialLines,
+            maxLineBytes: config.limits.maxLineBytes,
+            rotateWaitMillis: config.limits.rotateWaitMillis, saved: saved)
     }
 
     /// Starts reading; called before the server accepts connections.
@@ -56,8 +58,9 @@ public struct SourceSupervisor: Service {
         case .file:
             if let settings = Self.fileSettings(entry.config, saved: nil) { fileThread.add(entry.handle, settings) }
         case .journald:
-            try journals.add(entry.handle, entry.config, stateDir: runtime.config.server.stateDir, saved: nil,
-                             logger: runtime.logger)
+            try journals.add(
+                entry.handle, entry.config, stateDir: runtime.config.server.stateDir, saved: nil,
+                logger: runtime.logger)
             journals.startAll()
         }
     }
@@ -74,8 +77,10 @@ public struct SourceSupervisor: Service {
 final class JournalThreads: Sendable {
     private let threads = Mutex<[String: JournalThread]>([:])
 
-    func add(_ handle: SourceHandle, _ config: SourceConfig, stateDir: String?, saved: JournalPosition?,
-             logger: Logger) throws(SourceError) {
+    func add(
+        _ handle: SourceHandle, _ config: SourceConfig, stateDir: String?, saved: JournalPosition?,
+        logger: Logger
+    ) throws(SourceError) {
         guard var settings = config.journal else { return }
         settings.stateDir = stateDir
         settings.saved = saved

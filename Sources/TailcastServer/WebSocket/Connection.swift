@@ -37,16 +37,26 @@ struct Connection {
             break
         case .full:
             runtime.metrics.connectionsRejected.increment()
-            try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: runtime.writer.error(
-                code: "too_many_connections",
-                message: "the server has reached max_connections (\(settings.maxConnections)); try again later"))))
+            try? await outbound.write(
+                .custom(
+                    WebSocketFrame(
+                        fin: true, opcode: .text,
+                        data: runtime.writer.error(
+                            code: "too_many_connections",
+                            message: "the server has reached max_connections (\(settings.maxConnections)); try again later"))))
             try? await outbound.close(.unknown(1013), reason: "too many connections")
             return
         case .fullForAddress:
             runtime.metrics.connectionsRejected.increment()
-            try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: runtime.writer.error(
-                code: "too_many_connections",
-                message: "this address has reached max_connections_per_address (\(settings.maxConnectionsPerAddress)); try again later"))))
+            try? await outbound.write(
+                .custom(
+                    WebSocketFrame(
+                        fin: true, opcode: .text,
+                        data: runtime.writer.error(
+                            code: "too_many_connections",
+                            message:
+                                "this address has reached max_connections_per_address (\(settings.maxConnectionsPerAddress)); try again later"
+                        ))))
             try? await outbound.close(.unknown(1013), reason: "too many connections from this address")
             return
         case .shuttingDown:
@@ -95,13 +105,15 @@ struct Connection {
         runtime.metrics.connections.decrement()
         let seconds = Double(ConnectionClock.now() - started) / 1e9
         let query = parameters.filter { $0.0 != "token" }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
-        logger.info("connection closed", metadata: [
-            "client": "\(peer)",
-            "query": "\(LogText.escaped(query))",
-            "duration_s": "\(String(format: "%.1f", seconds))",
-            "lines_sent": "\(tally.linesSent)",
-            "lines_dropped": "\(tally.linesDropped)",
-        ])
+        logger.info(
+            "connection closed",
+            metadata: [
+                "client": "\(peer)",
+                "query": "\(LogText.escaped(query))",
+                "duration_s": "\(String(format: "%.1f", seconds))",
+                "lines_sent": "\(tally.linesSent)",
+                "lines_dropped": "\(tally.linesDropped)",
+            ])
         if let inboundError { throw inboundError }
     }
 }
@@ -137,8 +149,11 @@ struct Sender {
             guard let presented, let g = tokens.grant(for: presented) else {
                 logger.notice("refused a WebSocket without a valid token")
                 runtime.metrics.queriesRejected.increment()
-                try? await write(runtime.writer.error(QueryError(code: "unauthorized", param: "token",
-                    message: "this server needs a token: send Authorization: Bearer TOKEN, or token=TOKEN in the URL")))
+                try? await write(
+                    runtime.writer.error(
+                        QueryError(
+                            code: "unauthorized", param: "token",
+                            message: "this server needs a token: send Authorization: Bearer TOKEN, or token=TOKEN in the URL")))
                 try? await outbound.close(.policyViolation, reason: "unauthorized")
                 return
             }
@@ -164,8 +179,10 @@ struct Sender {
         var lagging = false
         defer { if lagging { runtime.metrics.readersLagging.decrement() } }
         do {
-            try await write(runtime.writer.hello(sources: subscription.sources, query: subscription.query,
-                                                 heartbeatMillis: settings.heartbeatMillis))
+            try await write(
+                runtime.writer.hello(
+                    sources: subscription.sources, query: subscription.query,
+                    heartbeatMillis: settings.heartbeatMillis))
             while !Task.isCancelled {
                 for command in inbox.take() {
                     switch command {
@@ -176,7 +193,9 @@ struct Sender {
                         await closeRevoked(message)
                         return
                     case .binary:
-                        try await write(runtime.writer.error(code: "bad_message", message: "binary messages are not part of the protocol; send JSON text"))
+                        try await write(
+                            runtime.writer.error(
+                                code: "bad_message", message: "binary messages are not part of the protocol; send JSON text"))
                     case .message(let text):
                         try await handle(text, subscription: &subscription)
                     }
@@ -188,7 +207,10 @@ struct Sender {
                 }
                 if subscription.lostLinesToSlowness, settings.slowConsumer == .disconnect {
                     runtime.metrics.slowConsumerDisconnects.increment()
-                    try? await write(runtime.writer.error(code: "slow_consumer", message: "this client read too slowly and lines were lost; slow_consumer = \"disconnect\""))
+                    try? await write(
+                        runtime.writer.error(
+                            code: "slow_consumer",
+                            message: "this client read too slowly and lines were lost; slow_consumer = \"disconnect\""))
                     try? await outbound.close(.unknown(1013), reason: "slow consumer")
                     return
                 }
@@ -246,8 +268,12 @@ struct Sender {
     private func reject(_ error: any Error) async {
         let e = (error as? QueryError) ?? QueryError(param: nil, message: "\(error)")
         runtime.metrics.queriesRejected.increment()
-        logger.info("rejected query", metadata: ["param": "\(LogText.escaped(e.param ?? "-"))",
-                                                 "message": "\(LogText.escaped(e.message))"])
+        logger.info(
+            "rejected query",
+            metadata: [
+                "param": "\(LogText.escaped(e.param ?? "-"))",
+                "message": "\(LogText.escaped(e.message))",
+            ])
         try? await write(runtime.writer.error(e))
         try? await outbound.close(.policyViolation, reason: e.code == "forbidden" ? "forbidden" : "bad query")
     }
@@ -261,8 +287,10 @@ struct Sender {
             return
         }
         guard case .object(let members) = message,
-              let typeValue = members.first(where: { $0.0 == "type" })?.1, case .string(let type) = typeValue else {
-            try await write(runtime.writer.error(code: "bad_message", message: "a message is a JSON object with a \"type\": query, pause or resume"))
+            let typeValue = members.first(where: { $0.0 == "type" })?.1, case .string(let type) = typeValue
+        else {
+            try await write(
+                runtime.writer.error(code: "bad_message", message: "a message is a JSON object with a \"type\": query, pause or resume"))
             return
         }
         switch type {
@@ -288,14 +316,18 @@ struct Sender {
                     inbox.post(.revoked(revoked))
                     return
                 }
-                try await write(runtime.writer.hello(sources: subscription.sources, query: subscription.query,
-                                                     heartbeatMillis: settings.heartbeatMillis))
+                try await write(
+                    runtime.writer.hello(
+                        sources: subscription.sources, query: subscription.query,
+                        heartbeatMillis: settings.heartbeatMillis))
             } catch let error as QueryError {
                 runtime.metrics.queriesRejected.increment()
                 try await write(runtime.writer.error(error))
             }
         default:
-            try await write(runtime.writer.error(code: "bad_message", message: "unknown message type \(JSONString.quoted(type)); use query, pause or resume"))
+            try await write(
+                runtime.writer.error(
+                    code: "bad_message", message: "unknown message type \(JSONString.quoted(type)); use query, pause or resume"))
         }
     }
 

@@ -247,27 +247,37 @@ public struct FileFollower: Sendable {
                 searching = (identity, offset, publishedTo, atPath)
                 return [.find(identity, inDirectory: directory)]
             }
-            return resume(identity, offset: offset, verdict: SavedPositionCheck.check(
-                identity: identity, offset: offset, publishedTo: publishedTo, atPath: atPath, found: nil), atPath: atPath)
+            return resume(
+                identity, offset: offset,
+                verdict: SavedPositionCheck.check(
+                    identity: identity, offset: offset, publishedTo: publishedTo, atPath: atPath, found: nil), atPath: atPath)
         }
     }
 
     private mutating func found(_ identity: FileIdentity, _ file: FoundFile?) -> [FollowAction] {
         guard let s = searching, s.identity == identity else { return [] }
         searching = nil
-        return resume(identity, offset: s.offset, verdict: SavedPositionCheck.check(
-            identity: identity, offset: s.offset, publishedTo: s.publishedTo, atPath: s.atPath, found: file), atPath: s.atPath)
+        return resume(
+            identity, offset: s.offset,
+            verdict: SavedPositionCheck.check(
+                identity: identity, offset: s.offset, publishedTo: s.publishedTo, atPath: s.atPath, found: file), atPath: s.atPath)
     }
 
-    private mutating func resume(_ identity: FileIdentity, offset: Int64, verdict: SavedPositionCheck,
-                                 atPath: PathStat) -> [FollowAction] {
+    private mutating func resume(
+        _ identity: FileIdentity, offset: Int64, verdict: SavedPositionCheck,
+        atPath: PathStat
+    ) -> [FollowAction] {
         switch verdict {
         case .samePath:
             return [.note(FollowNote(.info, "continuing \(path) from offset \(offset)"))]
                 + openPath(.offset(offset, expecting: identity), event: nil)
         case .rotated(let rotatedPath):
-            var out: [FollowAction] = [.emit(SourceEvent(.rotated,
-                "\(path): rotated to \(rotatedPath) while tailcast was stopped; reading that to its end first"))]
+            var out: [FollowAction] = [
+                .emit(
+                    SourceEvent(
+                        .rotated,
+                        "\(path): rotated to \(rotatedPath) while tailcast was stopped; reading that to its end first"))
+            ]
             let token = newToken()
             pending[token] = PendingOpen(asCurrent: false, from: .offset(offset, expecting: identity), event: nil)
             out.append(.open(token, path: rotatedPath))
@@ -298,8 +308,9 @@ public struct FileFollower: Sendable {
                 + report(waitingState(.present(info)))
         }
         if case .offset(_, let expected) = p.from, expected != info.identity { p.from = .start }
-        var file = Tracked(token: token, identity: info.identity, offset: 0, seenSize: info.size,
-                           lastDataNanos: now, heldBytes: 0)
+        var file = Tracked(
+            token: token, identity: info.identity, offset: 0, seenSize: info.size,
+            lastDataNanos: now, heldBytes: 0)
         var out: [FollowAction] = []
         if let event = p.event { out.append(.emit(event)) }
         switch p.from {
@@ -374,12 +385,19 @@ public struct FileFollower: Sendable {
     private mutating func stop(keepPartialLines: Bool) -> [FollowAction] {
         // With a saved position, no line is published after it was saved: held partial lines stay.
         var out: [FollowAction] = draining.map {
-            .close($0.token, ClosedFile(identity: $0.identity, offset: $0.offset, linked: true,
-                                        keepsPartialLine: keepPartialLines))
+            .close(
+                $0.token,
+                ClosedFile(
+                    identity: $0.identity, offset: $0.offset, linked: true,
+                    keepsPartialLine: keepPartialLines))
         }
         if let c = current {
-            out.append(.close(c.token, ClosedFile(identity: c.identity, offset: c.offset, linked: true,
-                                                  keepsPartialLine: keepPartialLines)))
+            out.append(
+                .close(
+                    c.token,
+                    ClosedFile(
+                        identity: c.identity, offset: c.offset, linked: true,
+                        keepsPartialLine: keepPartialLines)))
         }
         draining.removeAll()
         current = nil

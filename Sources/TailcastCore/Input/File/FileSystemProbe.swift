@@ -60,8 +60,9 @@ extension FileInfo {
         case S_IFIFO: kind = .fifo
         default: kind = .other
         }
-        self.init(identity: FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
-                  size: Int64(st.st_size), links: Int(st.st_nlink), kind: kind)
+        self.init(
+            identity: FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
+            size: Int64(st.st_size), links: Int(st.st_nlink), kind: kind)
     }
 }
 

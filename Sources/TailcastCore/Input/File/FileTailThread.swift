@@ -1,10 +1,11 @@
+import CLinux
+import Foundation
+import Logging
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import CLinux
-import Logging
-import Synchronization
 
 /// The one thread that reads every file source: it owns the inotify descriptor and every file
 /// descriptor, and blocks in `poll` on inotify and its stop pipe.
@@ -49,8 +50,9 @@ public final class FileTailThread: Sendable {
         let store = self.store
         let commands = self.commands
         let started = thread.start { stopFD in
-            var loop = FileTailLoop(sources: sources, inotify: inotify, stopFD: stopFD, logger: logger, store: store,
-                                    commands: commands)
+            var loop = FileTailLoop(
+                sources: sources, inotify: inotify, stopFD: stopFD, logger: logger, store: store,
+                commands: commands)
             loop.run()
         }
         if !started { inotify.close() }
@@ -92,8 +94,10 @@ struct FileTailLoop {
     /// inotify on every directory a glob covers).
     static let globWalkNanos: Int64 = 60_000_000_000
 
-    init(sources: [(SourceHandle, FileSourceSettings)], inotify: Inotify, stopFD: Int32, logger: Logger,
-         store: SavedPositions? = nil, commands: FileSourceCommands? = nil) {
+    init(
+        sources: [(SourceHandle, FileSourceSettings)], inotify: Inotify, stopFD: Int32, logger: Logger,
+        store: SavedPositions? = nil, commands: FileSourceCommands? = nil
+    ) {
         self.store = store
         self.commands = commands
         self.inotify = inotify
@@ -111,7 +115,8 @@ struct FileTailLoop {
             globs[id] = GlobWatch(id: id, writer: writer, settings: settings)
             dirtyGlobs.insert(id)
         } else {
-            let start: FileFollower.Start = settings.saved.map { .resume($0.identity, offset: $0.offset, publishedTo: $0.publishedTo) } ?? .atEnd
+            let start: FileFollower.Start =
+                settings.saved.map { .resume($0.identity, offset: $0.offset, publishedTo: $0.publishedTo) } ?? .atEnd
             paths[id] = FollowedPath(id: id, writer: writer, settings: settings, role: .source, start: start)
             dirty.insert(id)
         }
@@ -196,9 +201,11 @@ struct FileTailLoop {
             var wake = lastSweep + Self.sweepNanos
             for d in deadlines.values { wake = min(wake, d) }
             let timeout = again ? 0 : Int32(clamping: max(0, (wake - monotonicNanos() + 999_999) / 1_000_000))
-            var fds = [pollfd(fd: inotify.fd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: commands?.wakeFD ?? -1, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: inotify.fd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: commands?.wakeFD ?? -1, events: Int16(POLLIN), revents: 0),
+            ]
             let r = poll(&fds, 3, timeout)
             if r < 0, errno != EINTR {
                 logger.error("poll failed", metadata: ["errno": "\(errno)"])
@@ -216,7 +223,9 @@ struct FileTailLoop {
         }
         savePositions()
         let now = monotonicNanos()
-        for id in paths.keys { paths[id]?.stop(keepPartialLines: store != nil, now: now, watches: &watches, buffer: buffer, logger: logger) }
+        for id in paths.keys {
+            paths[id]?.stop(keepPartialLines: store != nil, now: now, watches: &watches, buffer: buffer, logger: logger)
+        }
         for g in globs.values { g.stop(watches: &watches) }
         inotify.close()
     }
@@ -285,19 +294,23 @@ struct FileTailLoop {
         var positions = lastSaved
         for (id, p) in paths where globOf[id] == nil {
             guard let c = p.follower.checkpoint else { continue }
-            positions[p.source.name] = SavedPosition(epoch: p.source.epoch, nextSeq: c.seq, device: c.identity.device,
-                                                     inode: c.identity.inode, offset: c.offset, endOffset: c.publishedTo)
+            positions[p.source.name] = SavedPosition(
+                epoch: p.source.epoch, nextSeq: c.seq, device: c.identity.device,
+                inode: c.identity.inode, offset: c.offset, endOffset: c.publishedTo)
         }
         for glob in globs.values {
             let source = glob.writer.source
             var files: [SavedFile] = []
             files.reserveCapacity(glob.membership.members.count)
             for (path, fid) in glob.membership.members {
-                if let end = paths[fid]?.follower.publishedEnd { files.append(SavedFile(path: path, identity: end.identity, offset: end.offset)) }
+                if let end = paths[fid]?.follower.publishedEnd {
+                    files.append(SavedFile(path: path, identity: end.identity, offset: end.offset))
+                }
             }
             files.sort { $0.path < $1.path }
-            positions[source.name] = SavedPosition(epoch: source.epoch, nextSeq: source.ring.bounds.next,
-                                                   device: 0, inode: 0, offset: 0, files: files)
+            positions[source.name] = SavedPosition(
+                epoch: source.epoch, nextSeq: source.ring.bounds.next,
+                device: 0, inode: 0, offset: 0, files: files)
         }
         guard positions != lastSaved else { return }
         if let problem = store.save(positions) {

@@ -46,8 +46,10 @@ public struct ReadResult: Sendable, Equatable {
     public var errno: Int32
     public var now: Int64
 
-    public init(offset: Int64, bytes: Int, more: Bool = false, heldBytes: Int? = 0, nextSeq: UInt64,
-                errno: Int32 = 0, now: Int64) {
+    public init(
+        offset: Int64, bytes: Int, more: Bool = false, heldBytes: Int? = 0, nextSeq: UInt64,
+        errno: Int32 = 0, now: Int64
+    ) {
         self.offset = offset
         self.bytes = bytes
         self.more = more

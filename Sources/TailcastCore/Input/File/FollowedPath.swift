@@ -1,7 +1,8 @@
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
 
 /// One followed path on the file thread: a ``FileFollower`` and the descriptors it asked for.
 /// It carries out the follower's actions (open, read, close, find, publish, log) and feeds the
@@ -37,8 +38,9 @@ struct FollowedPath {
         self.writer = writer
         self.settings = settings
         self.fileLabel = role == .globMember ? settings.path : nil
-        self.follower = FileFollower(path: settings.path, role: role, start: start,
-                                     rotateWaitMillis: settings.rotateWaitMillis, initialLines: settings.initialLines)
+        self.follower = FileFollower(
+            path: settings.path, role: role, start: start,
+            rotateWaitMillis: settings.rotateWaitMillis, initialLines: settings.initialLines)
     }
 
     var source: SourceHandle { writer.source }
@@ -62,17 +64,21 @@ struct FollowedPath {
     mutating func check(now: Int64, watches: inout WatchTable, buffer: UnsafeMutableRawBufferPointer, logger: Logger) {
         if let wd = directoryWatch, watches.followers(of: wd) == nil { directoryWatch = nil }
         if directoryWatch == nil,
-           case .success(let wd) = watches.watch(follower.directory, mask: WatchTable.directoryMask, owner: id) {
+            case .success(let wd) = watches.watch(follower.directory, mask: WatchTable.directoryMask, owner: id)
+        {
             directoryWatch = wd
         }
         perform(follower.observe(.tick(now: now)), now: now, watches: &watches, buffer: buffer, logger: logger)
     }
 
     /// Closes every file (shutdown) and the directory watch.
-    mutating func stop(keepPartialLines: Bool, now: Int64, watches: inout WatchTable,
-                       buffer: UnsafeMutableRawBufferPointer, logger: Logger) {
-        perform(follower.observe(.stop(keepPartialLines: keepPartialLines)), now: now, watches: &watches,
-                buffer: buffer, logger: logger)
+    mutating func stop(
+        keepPartialLines: Bool, now: Int64, watches: inout WatchTable,
+        buffer: UnsafeMutableRawBufferPointer, logger: Logger
+    ) {
+        perform(
+            follower.observe(.stop(keepPartialLines: keepPartialLines)), now: now, watches: &watches,
+            buffer: buffer, logger: logger)
         for (token, var d) in files {
             close(token, &d, publishPartialLine: !keepPartialLines, watches: &watches)
         }
@@ -82,8 +88,10 @@ struct FollowedPath {
         writer.flush()
     }
 
-    private mutating func perform(_ actions: [FollowAction], now: Int64, watches: inout WatchTable,
-                                  buffer: UnsafeMutableRawBufferPointer, logger: Logger) {
+    private mutating func perform(
+        _ actions: [FollowAction], now: Int64, watches: inout WatchTable,
+        buffer: UnsafeMutableRawBufferPointer, logger: Logger
+    ) {
         for action in actions {
             let answer: FollowObservation?
             switch action {
@@ -99,8 +107,11 @@ struct FollowedPath {
                 guard var d = files[token] else { continue }
                 loadTail(&d, size: size)
                 files[token] = d
-                answer = .read(token, ReadResult(offset: size, bytes: 0, heldBytes: d.splitter.heldBytes,
-                                                 nextSeq: source.ring.bounds.next, now: now))
+                answer = .read(
+                    token,
+                    ReadResult(
+                        offset: size, bytes: 0, heldBytes: d.splitter.heldBytes,
+                        nextSeq: source.ring.bounds.next, now: now))
             case .read(let token, let offset):
                 guard var d = files[token] else { continue }
                 let result = read(&d, from: offset, now: now, buffer: buffer)
@@ -131,11 +142,12 @@ struct FollowedPath {
                 source.setState(state)
                 answer = nil
             case .note(let note):
-                let level: Logger.Level = switch note.level {
-                case .debug: .debug
-                case .info: .info
-                case .warning: .warning
-                }
+                let level: Logger.Level =
+                    switch note.level {
+                    case .debug: .debug
+                    case .info: .info
+                    case .warning: .warning
+                    }
                 logger.log(level: level, "\(note.message)", metadata: ["source": "\(source.name)", "path": "\(settings.path)"])
                 answer = nil
             }
@@ -199,8 +211,9 @@ struct FollowedPath {
             writer.read(bytes: n)
         }
         writer.flush()
-        return ReadResult(offset: position, bytes: total, more: total >= Self.readBudget, heldBytes: d.splitter.heldBytes,
-                          nextSeq: source.ring.bounds.next, errno: failure, now: now)
+        return ReadResult(
+            offset: position, bytes: total, more: total >= Self.readBudget, heldBytes: d.splitter.heldBytes,
+            nextSeq: source.ring.bounds.next, errno: failure, now: now)
     }
 
     /// Loads the last `initial_lines` complete lines before `size` and holds a trailing

@@ -40,7 +40,9 @@ public struct GlobMembers: Sendable {
     /// - Parameters:
     ///   - found: every regular file that matches now, with its `stat`.
     ///   - open: identities the members have open now.
-    public mutating func scanned(_ found: [(path: String, info: FileInfo)], open: Set<FileIdentity>) -> [(path: String, start: FileFollower.Start)] {
+    public mutating func scanned(_ found: [(path: String, info: FileInfo)], open: Set<FileIdentity>) -> [(
+        path: String, start: FileFollower.Start
+    )] {
         var out: [(path: String, start: FileFollower.Start)] = []
         let first = !scannedOnce
         scannedOnce = true

@@ -1,7 +1,8 @@
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
 
 /// One glob source (`/var/log/nginx/*.log`, `/srv/**/app.log`): finds the files that match,
 /// watches every directory that could hold one, and tells the file thread which files to

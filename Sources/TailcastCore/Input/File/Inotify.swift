@@ -29,7 +29,8 @@ struct Inotify {
         let wd = inotify_add_watch(fd, path, mask)
         if wd >= 0 { return .success(wd) }
         let e = errno
-        let hint = e == ENOSPC
+        let hint =
+            e == ENOSPC
             ? "the inotify watch limit is reached: raise fs.inotify.max_user_watches (sysctl)"
             : "inotify_add_watch failed"
         return .failure(SourceError(source: "-", path: path, errno: e, message: hint))

@@ -27,11 +27,14 @@ public enum SavedPositionCheck: Sendable, Equatable {
     ///   - offset: where reading continues.
     ///   - publishedTo: the end of what was published from the file (≥ `offset`): a file now
     ///     shorter than that lost lines that already had numbers.
-    public static func check(identity: FileIdentity, offset: Int64, publishedTo: Int64, atPath: PathStat,
-                             found: FoundFile?) -> SavedPositionCheck {
+    public static func check(
+        identity: FileIdentity, offset: Int64, publishedTo: Int64, atPath: PathStat,
+        found: FoundFile?
+    ) -> SavedPositionCheck {
         let needed = max(offset, publishedTo)
         if let info = atPath.regularFile, info.identity == identity {
-            return info.size >= needed ? .samePath
+            return info.size >= needed
+                ? .samePath
                 : .lost(reason: "the file was truncated or replaced while tailcast was stopped (\(info.size) bytes, \(needed) were read)")
         }
         guard let found, found.info.identity == identity, found.info.isRegular else {

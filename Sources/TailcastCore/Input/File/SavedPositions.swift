@@ -16,8 +16,10 @@ public struct SavedPosition: Codable, Sendable, Equatable {
     /// The files of a glob source.
     public var files: [SavedFile]?
 
-    public init(epoch: String, nextSeq: UInt64, device: UInt64, inode: UInt64, offset: Int64, endOffset: Int64? = nil,
-                files: [SavedFile]? = nil) {
+    public init(
+        epoch: String, nextSeq: UInt64, device: UInt64, inode: UInt64, offset: Int64, endOffset: Int64? = nil,
+        files: [SavedFile]? = nil
+    ) {
         self.epoch = epoch
         self.nextSeq = nextSeq
         self.device = device
@@ -90,8 +92,9 @@ public struct SavedPositions: Sendable {
     /// - Parameter paths: source name → configured path, of every file source.
     public func load(checking paths: [String: String], logger: Logger) -> [String: SavedPosition] {
         var loaded = load { name, why in
-            logger.warning("ignoring saved position; the source starts a new epoch",
-                           metadata: ["file": "\(path)", "source": "\(name ?? "-")", "reason": "\(why)"])
+            logger.warning(
+                "ignoring saved position; the source starts a new epoch",
+                metadata: ["file": "\(path)", "source": "\(name ?? "-")", "reason": "\(why)"])
         }
         for (name, position) in loaded {
             guard let sourcePath = paths[name] else {
@@ -105,11 +108,13 @@ public struct SavedPositions: Sendable {
                 found = FileSystemProbe.find(position.identity, in: FileSystemProbe.directory(of: sourcePath))
                     .map { FoundFile(path: $0.path, info: $0.info) }
             }
-            let verdict = SavedPositionCheck.check(identity: position.identity, offset: position.offset,
-                                                   publishedTo: position.publishedTo, atPath: atPath, found: found)
+            let verdict = SavedPositionCheck.check(
+                identity: position.identity, offset: position.offset,
+                publishedTo: position.publishedTo, atPath: atPath, found: found)
             if case .lost(let reason) = verdict {
-                logger.warning("saved position no longer applies; the source starts a new epoch",
-                               metadata: ["file": "\(path)", "source": "\(name)", "path": "\(sourcePath)", "reason": "\(reason)"])
+                logger.warning(
+                    "saved position no longer applies; the source starts a new epoch",
+                    metadata: ["file": "\(path)", "source": "\(name)", "path": "\(sourcePath)", "reason": "\(reason)"])
                 loaded[name] = nil
             }
         }

@@ -56,13 +56,17 @@ struct JournalEntryRenderer {
                 message.append(contentsOf: value)
                 return
             case 13 where Self.equal(key, "_SYSTEMD_UNIT"):
-                Self.set(&unit, value); has.unit = true
+                Self.set(&unit, value)
+                has.unit = true
             case 17 where Self.equal(key, "SYSLOG_IDENTIFIER"):
-                Self.set(&identifier, value); has.identifier = true
+                Self.set(&identifier, value)
+                has.identifier = true
             case 4 where Self.equal(key, "_PID"):
-                Self.set(&pid, value); has.pid = true
+                Self.set(&pid, value)
+                has.pid = true
             case 9 where Self.equal(key, "_HOSTNAME"):
-                Self.set(&host, value); has.host = true
+                Self.set(&host, value)
+                has.host = true
             case 8 where Self.equal(key, "PRIORITY"):
                 if value.count == 1, value[0] >= 0x30, value[0] <= 0x37 { priority = value[0] - 0x30 }
             case 26 where Self.equal(key, "_SOURCE_REALTIME_TIMESTAMP"):
@@ -98,8 +102,9 @@ struct JournalEntryRenderer {
         lastRealtime = handle.realtime()
         let ts = Timestamp(microseconds: Int64(lastRealtime))
         message.withUnsafeBytes { m in
-            builder.appendJournal(message: m, ts: ts, priority: priority, fieldsJSON: fields, fields: kept,
-                                  sourceTime: sourceTime)
+            builder.appendJournal(
+                message: m, ts: ts, priority: priority, fieldsJSON: fields, fields: kept,
+                sourceTime: sourceTime)
         }
     }
 

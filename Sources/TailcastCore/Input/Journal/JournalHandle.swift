@@ -1,4 +1,5 @@
 import CSystemd
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -96,8 +97,9 @@ final class JournalHandle {
             guard let data else { continue }
             guard let eqp = memchr(data, Int32(UInt8(ascii: "=")), length) else { continue }
             let eq = UnsafeRawPointer(eqp) - data
-            body(UnsafeRawBufferPointer(start: data, count: eq),
-                 UnsafeRawBufferPointer(start: data + eq + 1, count: length - eq - 1))
+            body(
+                UnsafeRawBufferPointer(start: data, count: eq),
+                UnsafeRawBufferPointer(start: data + eq + 1, count: length - eq - 1))
         }
     }
 

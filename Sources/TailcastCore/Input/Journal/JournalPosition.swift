@@ -20,8 +20,10 @@ public struct JournalPosition: Codable, Sendable, Equatable {
     /// shape, or out of range (seq 1…2^53−1, an epoch of 1–16 `A-Za-z0-9_-`, a non-empty cursor
     /// without control characters) is passed to `reject` with the reason, and ignored: the source
     /// then starts a new epoch.
-    public static func load(directory: String, source: String,
-                            reject: (_ path: String, _ reason: String) -> Void = { _, _ in }) -> JournalPosition? {
+    public static func load(
+        directory: String, source: String,
+        reject: (_ path: String, _ reason: String) -> Void = { _, _ in }
+    ) -> JournalPosition? {
         let path = directory + "/" + fileName(source)
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         guard let p = try? JSONDecoder().decode(JournalPosition.self, from: data) else {

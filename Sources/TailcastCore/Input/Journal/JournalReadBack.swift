@@ -36,8 +36,10 @@ public final class JournalReadBack: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(source: String, settings: JournalSourceSettings, logger: Logger,
-                index: JournalSeqIndex = JournalSeqIndex()) {
+    public init(
+        source: String, settings: JournalSourceSettings, logger: Logger,
+        index: JournalSeqIndex = JournalSeqIndex()
+    ) {
         self.source = source
         self.settings = settings
         self.logger = logger
@@ -88,13 +90,17 @@ public final class JournalReadBack: Sendable {
     /// Reads back the entries from the first one whose realtime is at or after `realtime` (µs)
     /// up to `until` (for `from=TIME`). Entries before the oldest one still found are not
     /// reported as gone: a time start has no `seq` to be exact about.
-    public func readBack(fromRealtime realtime: UInt64, until: UInt64,
-                         wake: @escaping @Sendable () -> Void) -> JournalReadBackJob {
+    public func readBack(
+        fromRealtime realtime: UInt64, until: UInt64,
+        wake: @escaping @Sendable () -> Void
+    ) -> JournalReadBackJob {
         start(.realtime(realtime), until: until, wake: wake)
     }
 
-    private func start(_ origin: JournalReadBackWorker.Origin, until: UInt64,
-                       wake: @escaping @Sendable () -> Void) -> JournalReadBackJob {
+    private func start(
+        _ origin: JournalReadBackWorker.Origin, until: UInt64,
+        wake: @escaping @Sendable () -> Void
+    ) -> JournalReadBackJob {
         let channel = JournalReadBackChannel(wake: wake)
         let worker = JournalReadBackWorker(source: source, settings: settings, origin: origin, until: until)
         let runNow = state.withLock { s -> Bool? in

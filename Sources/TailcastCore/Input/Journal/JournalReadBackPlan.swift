@@ -28,9 +28,11 @@ public enum JournalReadBackPlan {
     /// its oldest files first), the oldest sample above `from` still held is used, and the
     /// entries just before it that are still held (at most back to the previous sample, which
     /// is gone) are found by stepping back, so the `gone` range is exact.
-    public static func locate(from: UInt64, samples: [JournalSeqIndex.Sample],
-                              stand: (JournalSeqIndex.Sample) -> Bool,
-                              stepBack: (_ limit: UInt64) -> UInt64) -> Start? {
+    public static func locate(
+        from: UInt64, samples: [JournalSeqIndex.Sample],
+        stand: (JournalSeqIndex.Sample) -> Bool,
+        stepBack: (_ limit: UInt64) -> UInt64
+    ) -> Start? {
         let split = samples.partitionPoint { $0.seq > from }
         for s in samples[..<split].reversed() where stand(s) {
             return Start(seq: s.seq, gone: nil)

@@ -31,8 +31,9 @@ struct JournalReadBackWorker: Sendable {
         do {
             handle = try JournalHandle(settings: settings, source: source)
         } catch {
-            logger.warning("journal read-back cannot open the journal",
-                           metadata: ["source": "\(source)", "error": "\(error.description)"])
+            logger.warning(
+                "journal read-back cannot open the journal",
+                metadata: ["source": "\(source)", "error": "\(error.description)"])
             return channel.finish(gone: askedFrom < until ? askedFrom...(until - 1) : nil)
         }
         var seq: UInt64
@@ -57,8 +58,10 @@ struct JournalReadBackWorker: Sendable {
                 seq += 1
             }
         case .realtime(let time):
-            guard let s = JournalReadBackPlan.realtimeCandidates(time, samples: samples)
-                .first(where: { handle.stand(on: $0.cursor) }) else { return channel.finish() }
+            guard
+                let s = JournalReadBackPlan.realtimeCandidates(time, samples: samples)
+                    .first(where: { handle.stand(on: $0.cursor) })
+            else { return channel.finish() }
             seq = s.seq
             while seq < until, handle.realtime() < time {
                 guard (try? handle.next()) == true else { return channel.finish() }
@@ -73,8 +76,9 @@ struct JournalReadBackWorker: Sendable {
         while true {
             if check < checks.count, checks[check].seq == seq {
                 guard handle.isAt(checks[check].cursor) else {
-                    logger.info("journal read-back: the journal no longer matches the numbering",
-                                metadata: ["source": "\(source)", "seq": "\(seq)"])
+                    logger.info(
+                        "journal read-back: the journal no longer matches the numbering",
+                        metadata: ["source": "\(source)", "seq": "\(seq)"])
                     break
                 }
                 check += 1

@@ -1,8 +1,9 @@
+import Foundation
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import Logging
 
 /// The thread that owns one journal handle for its whole life (as libsystemd requires) and
 /// feeds the source's ring: it blocks in `poll` on the journal's descriptor and a stop pipe,
@@ -115,7 +116,10 @@ struct JournalLoop {
                         consumeCurrent = false
                         append(handle)
                         n += 1
-                        if n >= Self.batch { publish(); n = 0 }
+                        if n >= Self.batch {
+                            publish()
+                            n = 0
+                        }
                     }
                     publish()
                 } catch {
@@ -133,8 +137,10 @@ struct JournalLoop {
                     let journalTimeout = t <= now ? 0 : Int32(clamping: (t - now + 999) / 1000)
                     timeout = timeout < 0 ? journalTimeout : min(timeout, journalTimeout)
                 }
-                var fds = [pollfd(fd: spec.fd, events: spec.events, revents: 0),
-                           pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
+                var fds = [
+                    pollfd(fd: spec.fd, events: spec.events, revents: 0),
+                    pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0),
+                ]
                 _ = poll(&fds, 2, timeout)
                 if fds[1].revents != 0 {
                     savePosition()
@@ -171,8 +177,9 @@ struct JournalLoop {
     private mutating func savePosition() {
         lastSave = monotonicNanos()
         guard let dir = settings.stateDir, let cursor = publishedCursor, cursor != savedCursor else { return }
-        let position = JournalPosition(epoch: source.epoch, nextSeq: source.ring.bounds.next,
-                                       cursor: String(decoding: cursor, as: UTF8.self))
+        let position = JournalPosition(
+            epoch: source.epoch, nextSeq: source.ring.bounds.next,
+            cursor: String(decoding: cursor, as: UTF8.self))
         if let problem = position.save(directory: dir, source: source.name) {
             logger.error("cannot save the journal cursor", metadata: ["source": "\(source.name)", "error": "\(problem)"])
         } else {
@@ -185,8 +192,9 @@ struct JournalLoop {
         let seq = builder.nextSeq
         renderer.append(handle, to: &builder)
         if seq >= nextSample, let cursor = renderer.lastCursor {
-            nextSample = readBack.record(JournalSeqIndex.Sample(
-                seq: seq, cursor: String(decoding: cursor, as: UTF8.self), realtime: renderer.lastRealtime))
+            nextSample = readBack.record(
+                JournalSeqIndex.Sample(
+                    seq: seq, cursor: String(decoding: cursor, as: UTF8.self), realtime: renderer.lastRealtime))
         }
     }
 }
