@@ -587,7 +587,7 @@ struct TOMLParser {
         let a = Array(token)
         func num(_ i: Int, _ n: Int) -> Int { a[i..<i + n].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
         let (y, m, d) = (num(0, 4), num(5, 2), num(8, 2))
-        guard (1...12).contains(m), (1...daysIn(month: m, year: y)).contains(d) else { return nil }
+        guard (1...12).contains(m), (1...CivilTime.daysInMonth(year: y, month: m)).contains(d) else { return nil }
         var v = TOMLDateTime(date: .init(year: y, month: m, day: d))
         guard a.count > 10 else { return v }
         guard [UInt8(ascii: "T"), UInt8(ascii: "t"), SPACE].contains(a[10]),
@@ -628,14 +628,6 @@ struct TOMLParser {
             rest = rest.dropFirst(1 + digits.count)
         }
         return (time, rest)
-    }
-
-    private static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
     }
 
     // MARK: Blanks, comments and line ends

@@ -59,7 +59,7 @@ public enum StartTime {
             expect(UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")),
             let hour = number(2), expect(0x3A), let minute = number(2), expect(0x3A), let second = number(2)
         else { return nil }
-        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+        guard (1...12).contains(month), day >= 1, day <= Int64(CivilTime.daysInMonth(year: Int(year), month: Int(month))),
             hour <= 23, minute <= 59, second <= 60
         else { return nil }
         var micros: Int64 = 0
@@ -89,26 +89,8 @@ public enum StartTime {
         }
         guard p == b.count else { return nil }
         // A leap second (:60) counts as the next second's start.
-        let seconds = daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offset
+        let seconds =
+            Int64(CivilTime.days(year: Int(year), month: Int(month), day: Int(day))) * 86_400 + hour * 3600 + minute * 60 + second - offset
         return Timestamp(microseconds: seconds * 1_000_000 + micros)
-    }
-
-    static func daysIn(month: Int64, year: Int64) -> Int64 {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }
