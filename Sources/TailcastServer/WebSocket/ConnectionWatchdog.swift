@@ -44,15 +44,17 @@ final class ConnectionWatchdog: Sendable {
         let writeTimeout = Int64(settings.writeTimeoutMillis) * 1_000_000
         let (ring, stuck) = entries.withLock { all -> ([Doorbell], [any Channel]) in
             var ring: [Doorbell] = []
-            var stuck: [any Channel] = []
-            for e in all.values {
+            var stuck: [(ObjectIdentifier, any Channel)] = []
+            for (key, e) in all {
                 if e.clock.writeWaitNanos >= writeTimeout {
-                    stuck.append(e.channel)
+                    stuck.append((key, e.channel))
                 } else if e.clock.idleNanos >= heartbeat - tick / 2 {
                     ring.append(e.doorbell)
                 }
             }
-            return (ring, stuck)
+            // A connection is closed (and counted) once: it is not watched any more.
+            for (key, _) in stuck { all.removeValue(forKey: key) }
+            return (ring, stuck.map(\.1))
         }
         for d in ring { d.ring() }
         for channel in stuck {
