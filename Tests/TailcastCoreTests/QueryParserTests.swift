@@ -41,6 +41,21 @@ private func rejected(_ params: [(String, String)]) -> QueryError? {
     /// Found by `make fuzz` (Fuzz/corpus/regressions/QueryStringFuzz/comma-then-joiner): `,`
     /// followed by a joiner or combining mark is one Character, so `source=a,\u{200D}b` was one
     /// source named "a,\u{200D}b".
+    @Test func fieldsAreBoundedAndCountedOnce() throws {
+        // A client asking for a thousand fields would make every journal line scan them all.
+        let many = (0..<65).map { "F\($0)" }.joined(separator: ",")
+        #expect(throws: QueryError.self) { try parse([("fields", many)]) }
+        do {
+            _ = try parse([("fields", many)])
+        } catch {
+            #expect(error.param == "fields")
+        }
+        // Repeats count once: 64 distinct names asked twice are fine.
+        let sixtyFour = (0..<64).map { "F\($0)" }.joined(separator: ",")
+        let q = try parse([("fields", sixtyFour), ("fields", sixtyFour)])
+        #expect(q.fields.count == 64)
+    }
+
     @Test func listsSplitOnCommaAndColonBytes() throws {
         let q = try parse([("source", "a,\u{200D}b"), ("fields", "X,\u{301}Y")])
         #expect(q.sources == ["a", "\u{200D}b"])

@@ -459,7 +459,9 @@ struct TOMLParser {
             pos += width
         default:
             pos -= 1
-            throw fail("unknown escape \\\(describe(e, quoted: false)); escapes are \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX")
+            throw fail(
+                "unknown escape \\\(describe(e, quoted: false)); escapes are \\b \\t \\n \\f \\r \\\" \\\\ \\uHHHH \\UHHHHHHHH (H: a hex digit)"
+            )
         }
     }
 

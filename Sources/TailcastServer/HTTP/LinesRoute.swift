@@ -55,47 +55,26 @@ enum LinesRoute {
         if options.follow {
             let inbox = ConnectionInbox()
             let channel = context.channel
-            switch await runtime.hub.admit(inbox, channel: channel, address: ConnectionHub.address(of: channel)) {
-            case .admitted:
-                admission = HubAdmission(hub: runtime.hub, inbox: inbox, metrics: runtime.metrics)
-                // A tokens reload revokes this stream like a WebSocket: record what it reads,
-                // then check again (a reload may have landed since the middleware's check).
-                if let credential = context.credential, let tokens = runtime.tokens {
-                    let access = ConnectionAccess(credential: credential, sources: subscription.sources.map(\.name))
-                    inbox.access = access
-                    let verdict = access.check(against: tokens.snapshot)
-                    if verdict != .allowed {
-                        await admission?.release()
-                        return errorResponse(
-                            .unauthorized,
-                            QueryError(
-                                code: "unauthorized", param: "token",
-                                message: verdict.message), runtime: runtime)
-                    }
+            let admitted = await runtime.hub.admit(inbox, channel: channel, address: ConnectionHub.address(of: channel))
+            if let refusal = admitted.refusal(runtime.config.server) {
+                if admitted != .shuttingDown { runtime.metrics.connectionsRejected.increment() }
+                return errorResponse(.serviceUnavailable, refusal, runtime: runtime)
+            }
+            admission = HubAdmission(hub: runtime.hub, inbox: inbox, metrics: runtime.metrics)
+            // A tokens reload revokes this stream like a WebSocket: record what it reads,
+            // then check again (a reload may have landed since the middleware's check).
+            if let credential = context.credential, let tokens = runtime.tokens {
+                let access = ConnectionAccess(credential: credential, sources: subscription.sources.map(\.name))
+                inbox.access = access
+                let verdict = access.check(against: tokens.snapshot)
+                if verdict != .allowed {
+                    await admission?.release()
+                    return errorResponse(
+                        .unauthorized,
+                        QueryError(
+                            code: "unauthorized", param: "token",
+                            message: verdict.message), runtime: runtime)
                 }
-            case .full:
-                runtime.metrics.connectionsRejected.increment()
-                return errorResponse(
-                    .serviceUnavailable,
-                    QueryError(
-                        code: "too_many_connections", param: nil,
-                        message: "the server has reached max_connections (\(runtime.config.server.maxConnections)); try again later"),
-                    runtime: runtime)
-            case .fullForAddress:
-                runtime.metrics.connectionsRejected.increment()
-                return errorResponse(
-                    .serviceUnavailable,
-                    QueryError(
-                        code: "too_many_connections", param: nil,
-                        message:
-                            "this address has reached max_connections_per_address (\(runtime.config.server.maxConnectionsPerAddress)); try again later"
-                    ), runtime: runtime)
-            case .shuttingDown:
-                return errorResponse(
-                    .serviceUnavailable,
-                    QueryError(
-                        code: "shutting_down", param: nil,
-                        message: "the server is shutting down; reconnect with since"), runtime: runtime)
             }
         }
         var headers = HTTPFields()

@@ -32,32 +32,17 @@ struct Connection {
         // per-address count must be released under the key it was taken with.
         let address = ConnectionHub.address(of: channel)
         let peer = channel.remoteAddress.map { "\($0)" } ?? "?"
-        switch await runtime.hub.admit(inbox, channel: channel, address: address) {
+        let admission = await runtime.hub.admit(inbox, channel: channel, address: address)
+        switch admission {
         case .admitted:
             break
-        case .full:
+        case .full, .fullForAddress:
             runtime.metrics.connectionsRejected.increment()
-            try? await outbound.write(
-                .custom(
-                    WebSocketFrame(
-                        fin: true, opcode: .text,
-                        data: runtime.writer.error(
-                            code: "too_many_connections",
-                            message: "the server has reached max_connections (\(settings.maxConnections)); try again later"))))
-            try? await outbound.close(.unknown(1013), reason: "too many connections")
-            return
-        case .fullForAddress:
-            runtime.metrics.connectionsRejected.increment()
-            try? await outbound.write(
-                .custom(
-                    WebSocketFrame(
-                        fin: true, opcode: .text,
-                        data: runtime.writer.error(
-                            code: "too_many_connections",
-                            message:
-                                "this address has reached max_connections_per_address (\(settings.maxConnectionsPerAddress)); try again later"
-                        ))))
-            try? await outbound.close(.unknown(1013), reason: "too many connections from this address")
+            if let refusal = admission.refusal(settings) {
+                try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: runtime.writer.error(refusal))))
+            }
+            let reason = admission == .full ? "too many connections" : "too many connections from this address"
+            try? await outbound.close(.unknown(1013), reason: reason)
             return
         case .shuttingDown:
             try? await outbound.close(.goingAway, reason: "server shutting down")

@@ -31,6 +31,26 @@ public actor ConnectionHub {
         case full
         case fullForAddress
         case shuttingDown
+
+        /// The `error` a refused client gets (WebSocket before close 1013, `/api/lines` with
+        /// 503); `nil` when admitted. One wording for both ways in.
+        func refusal(_ settings: ServerSettings) -> QueryError? {
+            switch self {
+            case .admitted:
+                nil
+            case .full:
+                QueryError(
+                    code: "too_many_connections", param: nil,
+                    message: "the server has reached max_connections (\(settings.maxConnections)); try again later")
+            case .fullForAddress:
+                QueryError(
+                    code: "too_many_connections", param: nil,
+                    message:
+                        "this address has reached max_connections_per_address (\(settings.maxConnectionsPerAddress)); try again later")
+            case .shuttingDown:
+                QueryError(code: "shutting_down", param: nil, message: "the server is shutting down; reconnect with since")
+            }
+        }
     }
 
     /// Admits a connection from `address` (captured by the caller when the connection began).
