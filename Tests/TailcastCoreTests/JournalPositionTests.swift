@@ -8,7 +8,7 @@ import Testing
         let dir = NSTemporaryDirectory() + "/tc-jp-\(UUID().uuidString)"
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        FileManager.default.createFile(atPath: dir + "/journal-j.json", contents: Data(json.utf8))
+        #expect(FileManager.default.createFile(atPath: dir + "/journal-j.json", contents: Data(json.utf8)))
         var reasons: [String] = []
         let p = JournalPosition.load(directory: dir, source: "j") { path, why in
             #expect(path.hasSuffix("/journal-j.json"))

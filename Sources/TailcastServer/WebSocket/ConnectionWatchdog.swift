@@ -85,7 +85,7 @@ struct ConnectionWatchdogService: Service {
     /// Ends when the application shuts down: the service group stops GoingAway (which closes
     /// every WebSocket) before the application, so no connection needs the watchdog then.
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await watchdog.run(settings, metrics: metrics, logger: logger)
         }
     }
