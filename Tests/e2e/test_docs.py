@@ -61,6 +61,7 @@ SKIP_RULES: list[tuple[str, bool, str]] = [
     (r"--token-file|TAILCAST_TOKEN", False, "needs a server with [auth] and a tokens file"),
     (r"tailcast tail\b.*http://\S+\s.*http://", False, "follows two servers; test_tail_client.py merges two"),
 ]
+TAIL_RETRY_NOTICE = re.compile(r"^tailcast tail: cannot connect \(no answer from the server for [0-9.]+s\); retrying for \d+s$")
 # A usage synopsis, not an example: placeholders in upper case or optional parts in brackets.
 SYNOPSIS = re.compile(r"\[[a-z-]+\]|\[--|\b(FILE|NAME|PATH|HOST|PORT|LEVEL)\b|\(also:")
 # The files of docs/protocol.md's config: lines that the examples show (seq 1..5 and 1..2).
@@ -515,7 +516,11 @@ def run_example(ex: Example, doc_servers: DocServers, scratch: Path) -> None:
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True, timeout=STEP_TIMEOUT)
             last_code, last_cmd, checked = res.returncode, cmd, False
-            problems = compare_output(cmd, output, res.stdout)
+            # swift-websocket's client sometimes loses an `error` the server sends right after the
+            # upgrade; `tailcast tail` then says so once on stderr and retries (docs/tail.md,
+            # "When things go wrong"). That notice is the only line tolerated beyond the doc's.
+            printed = "".join(l for l in res.stdout.splitlines(keepends=True) if not TAIL_RETRY_NOTICE.match(l))
+            problems = compare_output(cmd, output, printed)
             assert not problems, f"{where}:\n" + "\n".join(problems)
             continue
 
