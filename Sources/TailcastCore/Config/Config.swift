@@ -116,6 +116,8 @@ public struct Config: Sendable, Equatable {
     public var sources: [SourceConfig] = []
     public var auth: AuthSettings?
     public var tls: TLSSettings?
+    /// `[cluster]`: this node joins the NATS JetStream bus; `nil`: a single node.
+    public var cluster: ClusterSettings?
 
     public init() {}
 }

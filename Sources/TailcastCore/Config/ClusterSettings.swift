@@ -1,0 +1,60 @@
+/// What a node on the bus does (`[cluster] role`).
+public enum ClusterRole: String, Sendable, Equatable {
+    /// Publishes its own sources; serves `/healthz`, `/readyz` and `/metrics` only.
+    case agent
+    /// Serves every host's sources read from the bus; needs no `[[source]]`.
+    case viewer
+    /// Both: publishes its own sources and serves every host's.
+    case both
+
+    /// Whether the node publishes its local sources.
+    public var publishes: Bool { self != .viewer }
+    /// Whether the node serves `/ws`, `/api/lines`, `/api/sources` and the UI.
+    public var serves: Bool { self != .agent }
+}
+
+/// The `[cluster]` table: how this node joins the NATS JetStream bus (see the contract's
+/// "Configuration of a node on the bus"). Its absence means a single node, exactly as before.
+public struct ClusterSettings: Sendable, Equatable {
+    /// Bus server URLs (`nats://HOST:PORT`, `tls://…`), one or more members of a NATS cluster.
+    public var servers: [String]
+    /// This node's host name on the wire: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+    public var host: String
+    public var role: ClusterRole = .both
+    /// The JetStream stream, created when missing: 1 to 64 of `A-Z a-z 0-9 _ -`.
+    public var stream = "TAILCAST"
+    /// The stream's retention by age, in seconds (`max_age = "24h"`).
+    public var maxAgeSeconds = 86_400
+    /// The stream's retention by size.
+    public var maxBytes: Int64 = 1 << 30
+    /// Stream replicas (1 to 5).
+    public var replicas = 1
+    /// A silent agent's sources become `missing` after this.
+    public var agentTimeoutMillis = 10_000
+    /// NATS user credentials file (`.creds`), when the bus needs one.
+    public var credentials: String?
+    /// CA certificate(s) (PEM) that verify the bus's TLS certificate.
+    public var tlsCA: String?
+    /// The line of the `[cluster]` header (for messages).
+    public var line = 0
+
+    public init(servers: [String], host: String) {
+        self.servers = servers
+        self.host = host
+    }
+
+    /// `true` for a valid host name on the wire: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+    public static func isValidHost(_ s: String) -> Bool { SourceConfig.isValidName(s) }
+
+    /// The machine's host name made valid for the wire (other characters become `-`, cut
+    /// to 64 bytes); `"localhost"` when it has none.
+    public static func defaultHost(_ machineName: String) -> String {
+        let mapped = String(
+            String.UnicodeScalarView(
+                machineName.unicodeScalars.prefix(64).map { c in
+                    c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "." || c == "_" || c == "-")
+                        ? c : "-"
+                }))
+        return mapped.isEmpty ? "localhost" : mapped
+    }
+}
