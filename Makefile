@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CONFIG ?= etc/tailcast.toml
 
-# System packages: build (pkg-config, PCRE2, libsystemd) and end-to-end tests.
-BUILD_PKGS := pkg-config libpcre2-dev libsystemd-dev
-TEST_PKGS := logrotate curl jq procps chromium chromium-driver nginx-light openssl systemd-journal-remote python3-yaml
+# System packages: build (pkg-config, PCRE2, libsystemd, the NATS C client) and end-to-end tests.
+BUILD_PKGS := pkg-config libpcre2-dev libsystemd-dev libnats-dev
+TEST_PKGS := logrotate curl jq procps chromium chromium-driver nginx-light openssl systemd-journal-remote python3-yaml nats-server
 PY_PKGS := pytest websockets selenium sseclient-py
 
 .PHONY: all deps deps-build deps-test build release run test unit e2e bench deb deb-test clean fuzz lint format
