@@ -119,6 +119,7 @@ def render_config(
     server: dict | None = None,
     defaults: dict | None = None,
     sources: Iterable[dict] = (),
+    cluster: dict | None = None,
 ) -> str:
     out = ["[server]"]
     if listen is not None:
@@ -128,6 +129,9 @@ def render_config(
     if defaults:
         out += ["", "[defaults]"]
         out += [f"{k} = {_toml_value(v)}" for k, v in defaults.items()]
+    if cluster is not None:  # a node on the bus (nats_support.py builds these tables)
+        out += ["", "[cluster]"]
+        out += [f"{k} = {_toml_value(v)}" for k, v in cluster.items()]
     for src in sources:
         out += ["", "[[source]]"]
         out += [f"{k} = {_toml_value(v)}" for k, v in src.items()]
@@ -272,16 +276,17 @@ class ServerFactory:
         self.servers: list[Tailcast] = []
 
     def write_config(self, port: int | None, *, sources=(), server=None, defaults=None,
-                     name: str | None = None) -> Path:
+                     cluster=None, name: str | None = None) -> Path:
         listen = f"127.0.0.1:{port}" if port is not None else None
         path = self.workdir / (name or f"tailcast-{port}.toml")
-        path.write_text(render_config(listen, server, defaults, sources))
+        path.write_text(render_config(listen, server, defaults, sources, cluster))
         return path
 
-    def __call__(self, *, sources=(), server=None, defaults=None, extra_args=(),
+    def __call__(self, *, sources=(), server=None, defaults=None, cluster=None, extra_args=(),
                  wait_ready: bool = True, port: int | None = None, start: bool = True) -> Tailcast:
         port = port or find_free_port()
-        cfg = self.write_config(port, sources=sources, server=server, defaults=defaults)
+        cfg = self.write_config(port, sources=sources, server=server, defaults=defaults,
+                                cluster=cluster)
         srv = Tailcast(self.workdir, port, cfg, list(extra_args))
         self.servers.append(srv)
         if start:

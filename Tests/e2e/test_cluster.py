@@ -1,0 +1,391 @@
+"""Many hosts, one view: tailcast agents and viewers joined by NATS JetStream (issue 13).
+
+Every test starts its own `nats-server -js` (or a three-node JetStream cluster) and tailcast
+nodes on loopback ports (fixtures in nats_support.py) and drives them as a user would: WebSocket
+clients and HTTP on the viewers, lines appended to the agents' files. The rules under test are
+in protocol.md, "Many hosts, one view": names are HOST/NAME everywhere, queries and `since` work
+on any viewer, loss is exact (no duplicate seq, every gap a `dropped` with the exact range), a
+silent agent's sources are `missing` within agent_timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import re
+import secrets
+import signal
+import time
+
+import pytest
+import websockets
+from websockets.asyncio.client import connect as ws_connect
+
+from conftest import WSClient, append_lines, assert_continuous, run, wait_for, ws_open
+from nats_support import (  # noqa: F401 - `bus` is a fixture
+    AGENT_TIMEOUT_MS,
+    HEARTBEAT_S,
+    LineWriter,
+    bus,
+    check_exact,
+    covered,
+    since_of,
+    wait_sources,
+)
+
+WEB = [f"web-{i}/app" for i in (1, 2, 3)]
+
+
+def bus_state(node) -> tuple[int, str | None]:
+    status, body = node.get_json("/readyz")
+    return status, body.get("bus")
+
+
+async def in_thread(fn, *args, **kw):
+    """Run a blocking helper (wait_for, a process stop) without stopping the event loop."""
+    return await asyncio.to_thread(fn, *args, **kw)
+
+
+def files_of(agents) -> dict:
+    return {f"{a.host}/app": a.logs["app"] for a in agents}
+
+
+# --------------------------------------------------------------------------- one bus, 3 agents, 2 viewers
+
+
+def test_glob_query_over_three_agents_then_resume_on_the_other_viewer(bus):
+    nats = bus.nats_server()
+    urls = [nats.url]
+    agents = [bus.agent(urls, f"web-{i}") for i in (1, 2, 3)]
+    v1 = bus.viewer(urls, "viewer-1")
+    v2 = bus.viewer(urls, "viewer-2")
+    for v in (v1, v2):
+        listed = wait_sources(v, WEB)
+        for i, name in enumerate(WEB, 1):
+            item = listed[name]
+            assert item["host"] == f"web-{i}", item
+            assert item["kind"] == "file", item
+
+    writer = LineWriter(files_of(agents), interval=0.01, limit=300, match_every=3)
+    query = "source=*/app&q=MATCH"
+
+    async def scenario():
+        c1 = await ws_open(v1, query)
+        assert sorted(c1.hello["sources"]) == WEB, c1.hello
+        epochs = c1.hello["epochs"]
+        assert sorted(epochs) == WEB, c1.hello
+        writer.start()
+        # Every source has delivered matching lines: viewer 1 dies mid-stream.
+        await c1.until(lambda c: all(len(c.seqs(n)) >= 8 for n in WEB), 15, "matching lines of all three agents")
+        assert writer.is_alive(), "the writer is still writing when viewer 1 dies"
+        v1.kill()
+        await c1.wait_closed(10)
+        since = since_of(c1.lines, epochs)
+        c2 = await ws_open(v2, f"{query}&since={since}")
+        assert c2.hello["epochs"] == epochs, "an agent's epoch is the same on every viewer"
+        written = await in_thread(writer.wait_done, 30)
+        await c2.until(lambda c: all(writer.text(n, 300) in c.texts(n) for n in WEB), 20,
+                       "the last matching line of each agent on viewer 2")
+        await c2.quiet(0.3)  # nothing more (a duplicate would show here)
+        await c2.close()
+        return c1, c2, written
+
+    c1, c2, written = run(scenario())
+    assert not c1.of_type("dropped") and not c2.of_type("dropped"), "the stream held every line"
+    for n in WEB:
+        matching = [k for k, t in enumerate(written[n], 1) if "MATCH" in t]
+        got = c1.seqs(n) + c2.seqs(n)
+        assert got == matching, (f"{n}: viewer 1 then viewer 2 gave seqs {got[:8]}... ({len(got)}), expected "
+                                 f"exactly the matching ones {matching[:8]}... ({len(matching)}); "
+                                 f"on viewer 1 {c1.seqs(n)[-3:]}, on viewer 2 {c2.seqs(n)[:3]}")
+        for line in c1.lines + c2.lines:
+            if line["source"] == n:
+                assert line["text"] == written[n][line["seq"] - 1], f"the agent's seq is carried unchanged: {line}"
+
+
+# --------------------------------------------------------------------------- the bus stops for a while
+
+
+def test_bus_outage_every_line_once_or_exactly_dropped(bus):
+    nats = bus.nats_server()
+    urls = [nats.url]
+    agents = [bus.agent(urls, f"web-{i}") for i in (1, 2)]
+    viewer = bus.viewer(urls, "viewer-1")
+    names = WEB[:2]
+    wait_sources(viewer, names)
+    writer = LineWriter(files_of(agents), interval=0.01, limit=1500)
+
+    async def scenario():
+        c = await ws_open(viewer, "source=*/app")
+        writer.start()
+        await c.until(lambda c: all(len(c.seqs(n)) >= 20 for n in names), 15, "lines before the outage")
+        await in_thread(nats.stop)
+        for node in (viewer, *agents):
+            await in_thread(wait_for, lambda: bus_state(node) == (503, "disconnected"), 10,
+                            f"/readyz of {node.host} to answer 503 with bus disconnected")
+        await asyncio.sleep(3)  # the scenario: the bus stays down for seconds while the agents write
+        assert writer.is_alive()
+        await in_thread(nats.start)
+        for node in (viewer, *agents):
+            await in_thread(wait_for, lambda: bus_state(node) == (200, "connected"), 20,
+                            f"/readyz of {node.host} to answer 200 with bus connected after the restart")
+        # Lines written after the bus came back arrive too; then stop writing.
+        upto = writer.count() + 20
+        await c.until(lambda c: all(covered(c.msgs, n, upto) for n in names), 20,
+                      "the lines written after the bus came back")
+        written = writer.finish()
+        await c.until(lambda c: all(covered(c.msgs, n, len(written[n])) for n in names), 20,
+                      "every written line, or a dropped record for it")
+        await c.quiet(0.3)
+        await c.close()
+        return c, written
+
+    c, written = run(scenario())
+    for n in names:
+        check_exact(c.msgs, n, written[n])
+
+
+# --------------------------------------------------------------------------- a three-node NATS cluster
+
+
+def test_viewer_moves_to_another_nats_node_without_a_gap(bus):
+    members = bus.nats_cluster(3)
+    urls = [m.url for m in members]
+    agents = [bus.agent(urls, f"web-{i}", replicas=3) for i in (1, 2)]
+    viewer = bus.viewer(urls, "viewer-1", replicas=3)
+    names = WEB[:2]
+    wait_sources(viewer, names)
+    conn = "tailcast/viewer/viewer-1"
+
+    def home_of(among):
+        hits = [m for m in among if m.alive and conn in m.connection_names()]
+        return hits[0] if len(hits) == 1 else None
+
+    home = wait_for(lambda: home_of(members), 10, f"a connection named {conn!r} in one member's /connz")
+    for a in agents:
+        wait_for(lambda: any(f"tailcast/agent/{a.host}" in m.connection_names() for m in members), 10,
+                 f"the agent {a.host}'s connection in /connz")
+    others = [m for m in members if m is not home]
+    writer = LineWriter(files_of(agents), interval=0.01, limit=1500)
+
+    async def scenario():
+        c = await ws_open(viewer, "source=*/app")
+        writer.start()
+        await c.until(lambda c: all(len(c.seqs(n)) >= 20 for n in names), 15, "lines before the node dies")
+        home.kill()
+        await in_thread(wait_for, lambda: home_of(others), 20,
+                        f"the viewer to reconnect to another member (was on {home.name})")
+        upto = writer.count() + 20
+        await c.until(lambda c: all(covered(c.msgs, n, upto) for n in names), 20,
+                      "lines written after the viewer moved")
+        written = writer.finish()
+        await c.until(lambda c: all(covered(c.msgs, n, len(written[n])) for n in names), 20,
+                      "every written line")
+        await c.quiet(0.3)
+        await c.close()
+        return c, written
+
+    c, written = run(scenario())
+    assert not c.of_type("dropped"), f"no gap when a bus node dies: {c.of_type('dropped')[:3]}"
+    for n in names:
+        check_exact(c.msgs, n, written[n])
+        assert_continuous(c.seqs(n), first=1)
+
+
+# --------------------------------------------------------------------------- agent liveness
+
+
+def test_stopped_agents_are_missing_on_every_viewer_then_reopened(bus):
+    nats = bus.nats_server()
+    urls = [nats.url]
+    agents = [bus.agent(urls, f"web-{i}", state_dir=True) for i in (1, 2, 3)]
+    viewers = [bus.viewer(urls, f"viewer-{i}") for i in (1, 2)]
+    for v in viewers:
+        wait_sources(v, WEB)
+    stopped = {"web-1/app": signal.SIGKILL, "web-2/app": signal.SIGTERM}
+    for a in agents:
+        append_lines(a.logs["app"], [f"{a.host} before {k}" for k in (1, 2, 3)])
+    for a in agents[:2]:  # the numbering must be saved to continue it after a SIGKILL
+        wait_for(lambda: (a.logs["app"].parent / "state" / "positions.json").exists(), 10,
+                 f"{a.host} to save its positions")
+    budget = AGENT_TIMEOUT_MS / 1000 + HEARTBEAT_S + 1.5
+
+    async def scenario():
+        clients = [await ws_open(v, "source=*/app") for v in viewers]
+        epochs = clients[0].hello["epochs"]
+        for c in clients:
+            assert c.hello["epochs"] == epochs
+            await c.until(lambda c: all(len(c.seqs(n)) == 3 for n in WEB), 10, "the first lines of every agent")
+        t0 = time.monotonic()
+        agents[0].signal(signal.SIGKILL)
+        agents[1].signal(signal.SIGTERM)
+        for c in clients:
+            left = budget - (time.monotonic() - t0)
+            await c.until(lambda c: all("missing" in c.events(n) for n in stopped), max(left, 0.1),
+                          f"missing for web-1/app and web-2/app within {budget:.1f}s")
+        for v in viewers:
+            listed = v.sources()
+            assert [listed[n]["state"] for n in WEB] == ["waiting", "waiting", "following"], listed
+            status, body = v.get_json("/readyz")
+            assert status == 503, body
+            assert body["sources"]["web-1/app"]["state"] == "waiting", body
+            assert body["sources"]["web-3/app"]["state"] == "following", body
+        agents[0].wait_exit()
+        assert agents[1].wait_exit() == 0, "SIGTERM ends an agent cleanly"
+        await in_thread(agents[0].start)
+        await in_thread(agents[1].start)
+        for c in clients:
+            await c.until(lambda c: all("reopened" in c.events(n) for n in stopped), 10,
+                          "reopened for web-1/app and web-2/app")
+        for a in agents:
+            append_lines(a.logs["app"], [f"{a.host} after"])
+        for c in clients:
+            await c.until(lambda c: all(f"web-{i} after" in c.texts(f"web-{i}/app") for i in (1, 2, 3)), 10,
+                          "a line of every agent after the restart")
+            await c.quiet(0.3)
+            await c.close()
+        return clients
+
+    clients = run(scenario())
+    for c in clients:
+        assert "missing" not in c.events("web-3/app"), "a live agent is never reported missing"
+        for n in WEB:
+            # The numbering continues across the restart (state_dir): seqs 1..4, each once.
+            assert c.seqs(n) == [1, 2, 3, 4], f"{n}: {c.seqs(n)} {c.texts(n)}"
+        for n in stopped:
+            ev = c.events(n)
+            assert ev.index("missing") < ev.index("reopened"), ev
+    for v in viewers:
+        wait_sources(v, WEB)
+        wait_for(lambda: v.get("/readyz")[0] == 200, 10, "/readyz 200 once every agent is back")
+
+
+# --------------------------------------------------------------------------- start-up and roles
+
+
+@pytest.mark.parametrize("role", ["agent", "viewer", "both"])
+def test_bus_unreachable_at_start_then_connects(bus, role):
+    nats = bus.nats_server(start=False)  # nothing listens on its port yet
+    start = {"agent": bus.agent, "viewer": bus.viewer, "both": bus.both}[role]
+    node = start([nats.url], "web-1", wait_ready=False)  # waits for /healthz 200: no crash
+    wait_for(lambda: bus_state(node) == (503, "disconnected"), 10, "/readyz 503 with bus disconnected")
+    wait_for(lambda: re.search(r"\b(bus|nats)\b", node.stderr_text(), re.I), 10,
+             "a log line about the unreachable bus")
+    assert node.alive
+    nats.start()
+    wait_for(lambda: bus_state(node) == (200, "connected"), 20,
+             "/readyz 200 with bus connected once the NATS server is up")
+    if role != "viewer":
+        _, body = node.get_json("/readyz")
+        assert body["sources"] == {"web-1/app": {"state": "following"}}, body
+    assert node.alive
+
+
+def test_agent_only_node_serves_health_but_no_clients(bus):
+    nats = bus.nats_server()
+    agent = bus.agent([nats.url], "web-1")
+    for path in ("/", "/ws", "/api/lines", "/api/lines?n=1", "/api/sources"):
+        status, _, body = agent.get(path)
+        assert status == 404, f"GET {path} on an agent-only node answered {status}: {body[:200]!r}"
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert agent.get(path)[0] == 200, path
+    _, ready = agent.get_json("/readyz")
+    assert ready["bus"] == "connected" and ready["sources"] == {"web-1/app": {"state": "following"}}, ready
+
+    async def upgrade():
+        with pytest.raises(websockets.InvalidStatus) as err:
+            async with ws_connect(agent.ws_url(), proxy=None, open_timeout=5):
+                pass
+        assert err.value.response.status_code == 404
+
+    run(upgrade())
+
+
+def test_node_on_the_bus_names_its_sources_host_slash_name(bus):
+    nats = bus.nats_server()
+    node = bus.both([nats.url], "web-1", names=("app", "db"))
+    names = ["web-1/app", "web-1/db"]
+    status, ready = node.get_json("/readyz")
+    assert status == 200 and ready["bus"] == "connected", ready
+    assert sorted(ready["sources"]) == names, ready
+    listed = wait_sources(node, names)
+    assert sorted(listed) == names and all(listed[n]["host"] == "web-1" for n in names), listed
+
+    async def scenario():
+        c = await ws_open(node, "")
+        assert sorted(c.hello["sources"]) == names and sorted(c.hello["epochs"]) == names, c.hello
+        epoch = c.hello["epochs"]["web-1/app"]
+        append_lines(node.logs["app"], ["one", "two", "three"])
+        append_lines(node.logs["db"], ["db one"])
+        await c.until(lambda c: len(c.lines) == 4, 10, "the four lines")
+        assert sorted((l["source"], l["seq"], l["text"]) for l in c.lines) == [
+            ("web-1/app", 1, "one"), ("web-1/app", 2, "two"), ("web-1/app", 3, "three"), ("web-1/db", 1, "db one")]
+        await c.close()
+        # since=HOST/NAME:SEQ:EPOCH resumes exactly; n replays; globs select.
+        c = await ws_open(node, f"since=web-1/app:1:{epoch}&source=web-1/app")
+        await c.until(lambda c: len(c.lines) >= 2, 10, "the lines after seq 1")
+        await c.quiet(0.3)
+        assert c.seqs() == [2, 3] and not c.of_type("dropped"), c.summary()
+        await c.close()
+        c = await ws_open(node, "source=*/db&n=5")
+        assert c.hello["sources"] == ["web-1/db"], c.hello
+        await c.until(lambda c: c.lines, 10, "the db line")
+        assert c.texts() == ["db one"]
+        await c.close()
+        c = await ws_open(node, "source=web-1/*&q=^t&n=10")
+        await c.until(lambda c: len(c.lines) >= 2, 10, "the two matching lines")
+        await c.quiet(0.3)
+        assert c.texts() == ["two", "three"]
+        await c.close()
+
+    run(scenario())
+
+
+# --------------------------------------------------------------------------- grants over HOST/NAME
+
+
+def token_get(port: int, path: str, token: str) -> tuple[int, object]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"null")
+    finally:
+        conn.close()
+
+
+def test_token_grant_names_host_patterns(bus, workdir):
+    """A tokens-file grant `web-1/*` reads web-1's sources only (the file syntax is the one of
+    one host, `TOKEN name,name`, with HOST/NAME patterns as the names)."""
+    full, web1 = secrets.token_hex(24), secrets.token_hex(24)
+    tokens = workdir / "tokens"
+    tokens.write_text(f"{full}\n{web1} web-1/*\n")
+    nats = bus.nats_server()
+    urls = [nats.url]
+    agents = [bus.agent(urls, f"web-{i}") for i in (1, 2)]
+    viewer = bus.viewer(urls, "viewer-1", extra_toml=f'[auth]\ntokens_file = "{tokens}"\n')
+
+    def listed(token):
+        status, body = token_get(viewer.port, "/api/sources", token)
+        assert status == 200, (status, body)
+        return sorted(s["name"] for s in body)
+
+    wait_for(lambda: listed(full) == WEB[:2], 15, "the viewer to list both agents' sources")
+    assert listed(web1) == ["web-1/app"]
+
+    async def scenario():
+        c = await WSClient.open(viewer.ws_url(f"token={web1}"))
+        assert c.hello["sources"] == ["web-1/app"], c.hello
+        for a in agents:
+            append_lines(a.logs["app"], [f"{a.host} line"])
+        await c.until(lambda c: c.lines, 10, "web-1's line")
+        await c.quiet(0.5)
+        assert c.texts() == ["web-1 line"], c.summary()
+        await c.close()
+        c = await WSClient.open(viewer.ws_url(f"token={web1}&source=web-2/app"), expect_hello=False)
+        err = await c.next_of_type("error", 10)
+        assert err.get("code") == "forbidden" and err.get("param") == "source", err
+        assert await c.wait_closed(10) == 1008
+
+    run(scenario())
