@@ -114,6 +114,15 @@ class NatsServer:
         `tailcast/ROLE/HOST`)."""
         return [c.get("name", "") for c in self.monitor("/connz?limit=1024").get("connections", [])]
 
+    def stream_state(self, stream: str = "TAILCAST") -> dict | None:
+        """The JetStream state of `stream` (`messages`, `first_seq`, `last_seq`, ...) from
+        `/jsz`, or None while the stream does not exist."""
+        for account in self.monitor("/jsz?streams=true").get("account_details") or []:
+            for detail in account.get("stream_detail") or []:
+                if detail.get("name") == stream:
+                    return detail.get("state") or {}
+        return None
+
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -389,3 +389,46 @@ def test_token_grant_names_host_patterns(bus, workdir):
         assert await c.wait_closed(10) == 1008
 
     run(scenario())
+
+
+# --------------------------------------------------------------------------- past the stream's retention
+
+
+def test_resume_past_the_streams_retention_is_evicted_exactly(bus):
+    nats = bus.nats_server()
+    urls = [nats.url]
+    agent = bus.agent(urls, "web-1", max_age="1s")
+    v1 = bus.viewer(urls, "viewer-1", max_age="1s")
+    wait_sources(v1, ["web-1/app"])
+    first = [f"old {k}" for k in range(1, 6)]
+
+    async def through_the_bus():
+        c = await ws_open(v1, "source=web-1/app")
+        append_lines(agent.logs["app"], first)
+        await c.until(lambda c: len(c.lines) == 5, 10, "the five lines through the bus")
+        await c.close()
+        return c.hello["epochs"]["web-1/app"]
+
+    epoch = run(through_the_bus())
+    # The stream's max_age (1 s) removes every message published so far.
+    mark = nats.stream_state()["last_seq"]
+    wait_for(lambda: nats.stream_state()["first_seq"] > mark, 10,
+             "the stream to expire the first lines (max_age 1s)", interval=0.2)
+    v2 = bus.viewer(urls, "viewer-2", max_age="1s")  # its ring never saw them
+    wait_sources(v2, ["web-1/app"])
+
+    async def resume():
+        c = await ws_open(v2, f"since=web-1/app:0:{epoch}")
+        assert c.hello["epochs"]["web-1/app"] == epoch
+        append_lines(agent.logs["app"], ["new 6"])
+        await c.until(lambda c: "new 6" in c.texts(), 10, "the line written after the resume")
+        await c.quiet(0.3)
+        await c.close()
+        return c
+
+    c = run(resume())
+    dropped = c.of_type("dropped")
+    assert [(d["reason"], d["from_seq"], d["to_seq"], d["count"]) for d in dropped] == [("evicted", 1, 5, 5)], \
+        f"the lines past the stream's retention are one exact evicted range: {c.summary()}"
+    check_exact(c.msgs, "web-1/app", [*first, "new 6"])
+    assert c.seqs() == [6]
