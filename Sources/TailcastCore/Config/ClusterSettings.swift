@@ -29,7 +29,7 @@ public struct ClusterSettings: Sendable, Equatable {
     public var role: ClusterRole = .both
     /// The JetStream stream, created when missing: 1 to 64 of `A-Z a-z 0-9 _ -`.
     public var stream = "TAILCAST"
-    /// The stream's retention by age, in seconds (`max_age = "24h"`; 1 s to 100 years).
+    /// The stream's retention by age, in seconds (`max_age = "24h"`; 1 s to 36 500 days).
     public var maxAgeSeconds = 86_400
     /// The stream's retention by size, in bytes (at least 1 MiB).
     public var maxBytes: Int64 = 1 << 30
