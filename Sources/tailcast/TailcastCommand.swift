@@ -227,6 +227,12 @@ struct CheckConfig: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print("\(file): ok (\(config.sources.count) source\(config.sources.count == 1 ? "" : "s"))")
+        if let cluster = config.cluster {
+            // What the file says only: check-config never contacts the bus.
+            print(
+                "cluster: role \(cluster.role.rawValue), host \(cluster.host), stream \(cluster.stream), bus \(cluster.servers.joined(separator: ","))"
+            )
+        }
     }
 }
 
