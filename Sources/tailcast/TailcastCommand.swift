@@ -105,7 +105,7 @@ struct Serve: AsyncParsableCommand {
             printError("tailcast: refusing to start: \(problem)")
             throw ExitCode(1)
         }
-        guard !cfg.sources.isEmpty else {
+        guard !cfg.sources.isEmpty || cfg.cluster?.role == .viewer else {
             printError(
                 "tailcast: no source configured. Add one with --file NAME=PATH (e.g. --file syslog=/var/log/syslog), --journal NAME, or a [[source]] table in the config file (see etc/tailcast.toml)."
             )

@@ -24,7 +24,7 @@ public final class RemoteSources: Sendable {
     }
 
     struct Host {
-        var lastSeen: UInt64  // monotonic nanoseconds
+        var lastSeen: Int64  // monotonic nanoseconds
         var gone = false
         var sources: [String: Remote] = [:]
     }
@@ -162,7 +162,7 @@ public final class RemoteSources: Sendable {
     /// Agents silent for `agent_timeout_ms`: their sources go `missing`.
     private func checkLiveness() {
         let now = monotonicNanos()
-        let timeout = UInt64(settings.agentTimeoutMillis) * 1_000_000
+        let timeout = Int64(settings.agentTimeoutMillis) * 1_000_000
         hosts.withLock { hosts in
             for (name, var host) in hosts where !host.gone && now &- host.lastSeen > timeout {
                 host.gone = true

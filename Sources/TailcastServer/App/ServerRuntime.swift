@@ -31,6 +31,8 @@ public struct ServerRuntime: Sendable {
     public let tls: CurrentTLSContext?
     /// The bearer tokens in force, when `[auth]` is configured (reloaded on SIGHUP).
     public let tokens: CurrentTokens?
+    /// This node on the bus, with `[cluster]`.
+    public let cluster: ClusterNode?
 
     public init(config: Config, logger: Logger, tokens: TokenTable? = nil, tls: NIOSSLContext? = nil) {
         self.tls = tls.map(CurrentTLSContext.init)
@@ -71,6 +73,10 @@ public struct ServerRuntime: Sendable {
                         s, epoch: resume?.epoch ?? epoch, firstSeq: resume?.seq ?? 1,
                         metrics: metrics, host: config.cluster?.host), config: s)
             })
+        self.cluster = config.cluster.map { settings in
+            ClusterNode(
+                settings: settings, registry: sourceRegistry, limits: config.defaults, metrics: metrics, logger: logger)
+        }
         self.hub = ConnectionHub(limit: config.server.maxConnections, perAddressLimit: config.server.maxConnectionsPerAddress)
         self.parser = QueryParser(maxPatterns: config.server.maxPatterns, maxPatternBytes: config.server.maxPatternBytes)
     }
