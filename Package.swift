@@ -32,6 +32,11 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        .systemLibrary(
+            name: "CNATS",
+            pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]
+        ),
         .target(name: "CLinux"),
         .target(
             name: "TailcastCore",
@@ -39,6 +44,7 @@ let package = Package(
                 "CPCRE2",
                 "CLinux",
                 "CSystemd",
+                "CNATS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

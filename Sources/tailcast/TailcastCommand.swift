@@ -105,7 +105,7 @@ struct Serve: AsyncParsableCommand {
             printError("tailcast: refusing to start: \(problem)")
             throw ExitCode(1)
         }
-        guard !cfg.sources.isEmpty else {
+        guard !cfg.sources.isEmpty || cfg.cluster?.role == .viewer else {
             printError(
                 "tailcast: no source configured. Add one with --file NAME=PATH (e.g. --file syslog=/var/log/syslog), --journal NAME, or a [[source]] table in the config file (see etc/tailcast.toml)."
             )
@@ -227,6 +227,12 @@ struct CheckConfig: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print("\(file): ok (\(config.sources.count) source\(config.sources.count == 1 ? "" : "s"))")
+        if let cluster = config.cluster {
+            // What the file says only: check-config never contacts the bus.
+            print(
+                "cluster: role \(cluster.role.rawValue), host \(cluster.host), stream \(cluster.stream), bus \(cluster.servers.joined(separator: ","))"
+            )
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import tomllib
 from pathlib import Path
 
@@ -80,3 +81,59 @@ source = [ { name = "c", kind = "file", path = "/c", } ]
     assert lines[2] == f"{cfg}:8: key name is defined twice (first on line 5)"
     assert lines[3].startswith(f"{cfg}:9: bad value for source: an inline table takes no comma after its last")
     assert len(lines) == 4, res.stderr
+
+
+def test_check_config_sums_up_a_cluster_node_without_contacting_the_bus(tmp_path):
+    """[cluster]: check-config prints one line about the node and never connects to the bus
+    (a listener on the bus's port sees no connection); bad values and a viewer's local source
+    are errors with FILE:LINE; an agent-only node may listen off loopback without [auth]."""
+    bus = socket.socket()
+    bus.bind(("127.0.0.1", 0))
+    bus.listen(8)
+    port = bus.getsockname()[1]
+    try:
+        cfg = tmp_path / "node.toml"
+        cfg.write_text(f"""[server]
+listen = "0.0.0.0:8080"
+
+[cluster]
+nats = ["nats://127.0.0.1:{port}", "127.0.0.1:{port}"]
+host = "web-1"
+role = "agent"
+
+[[source]]
+name = "app"
+kind = "file"
+path = "/var/log/app.log"
+""")
+        res = run_bin(["check-config", str(cfg)])
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.splitlines() == [
+            f"{cfg}: ok (1 source)",
+            f"cluster: role agent, host web-1, stream TAILCAST, bus nats://127.0.0.1:{port},nats://127.0.0.1:{port}",
+        ]
+        bus.setblocking(False)
+        try:
+            bus.accept()
+            raise AssertionError("check-config connected to the bus")
+        except BlockingIOError:
+            pass
+    finally:
+        bus.close()
+
+    bad = tmp_path / "viewer.toml"
+    bad.write_text("""[cluster]
+nats = "http://127.0.0.1:4222"
+role = "viewer"
+
+[[source]]
+name = "app"
+kind = "file"
+path = "/var/log/app.log"
+""")
+    res = run_bin(["check-config", str(bad)])
+    assert res.returncode == 1
+    lines = res.stderr.splitlines()
+    assert lines[0].startswith(f"{bad}:2: nats holds bus URLs") and '"http://127.0.0.1:4222"' in lines[0], lines
+    assert lines[1].startswith(f"{bad}:5: a viewer-only node"), lines
+    assert len(lines) == 2, res.stderr

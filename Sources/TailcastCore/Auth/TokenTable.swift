@@ -3,7 +3,8 @@ import Foundation
 
 /// The bearer tokens that may read logs, from a tokens file: one token per line, as the token
 /// itself or `sha256:HEX` of it, optionally followed by the sources it may read
-/// (`TOKEN app,web`); `#` starts a comment.
+/// (`TOKEN app,web`; on a bus `HOST/NAME` names and `*` globs: `TOKEN web-*/nginx,db-1/*`);
+/// `#` starts a comment.
 ///
 /// Promises: tokens are kept only as SHA-256 digests; ``authorize(_:)`` compares the digest of
 /// the presented token with every entry in constant time, so the time taken does not depend
@@ -14,11 +15,12 @@ public struct TokenTable: Sendable {
         case allSources
         case sources([String])
 
-        /// Whether this grant may read the source called `name`.
+        /// Whether this grant may read the source called `name` (a grant's names may be `*`
+        /// globs, see ``SourcePattern``: `web-1/*` reads every source of host web-1 on a bus).
         public func allows(_ name: String) -> Bool {
             switch self {
             case .allSources: true
-            case .sources(let names): names.contains(name)
+            case .sources(let patterns): patterns.contains { SourcePattern.matches($0, name) }
             }
         }
     }
@@ -87,8 +89,11 @@ public struct TokenTable: Sendable {
             var grant = Grant.allSources
             if parts.count == 2 {
                 let names = parts[1].split(separator: ",").map(String.init)
-                if let bad = names.first(where: { !SourceConfig.isValidName($0) }) {
-                    errors.append(ConfigError(line: n + 1, message: "bad source name \(bad)"))
+                if let bad = names.first(where: { !SourcePattern.isValid($0) }) {
+                    errors.append(
+                        ConfigError(
+                            line: n + 1,
+                            message: "bad source name \(bad) (a name, HOST/NAME, or a glob such as web-*/nginx)"))
                     continue
                 }
                 grant = .sources(names)

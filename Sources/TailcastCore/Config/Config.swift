@@ -125,9 +125,12 @@ public struct Config: Sendable, Equatable {
 extension Config {
     /// Why this config must not be served as it is, or `nil`: a non-loopback listen address
     /// without `[auth]` (anyone on the network could read every log) unless
-    /// `[server] allow_anonymous = true` says so on purpose.
+    /// `[server] allow_anonymous = true` says so on purpose. An agent-only node
+    /// (`[cluster] role = "agent"`) serves no logs (only `/healthz`, `/readyz` and `/metrics`),
+    /// so it has no such problem.
     public var exposureProblem: String? {
         guard auth == nil, !server.allowAnonymous, !server.listensOnLoopbackOnly else { return nil }
+        if let cluster, !cluster.role.serves { return nil }
         return "listening on \(server.host):\(server.port), which is not a loopback address, without [auth] would let "
             + "anyone who can reach it read every log. Add a token: `openssl rand -hex 32 > /etc/tailcast/tokens` and "
             + "`[auth]` with `tokens_file = \"/etc/tailcast/tokens\"` (clients send Authorization: Bearer TOKEN); "

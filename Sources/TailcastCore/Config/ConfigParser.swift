@@ -13,6 +13,8 @@ public enum ConfigParser {
         let (doc, syntaxErrors) = TOMLDocument.parse(text)
         var errors = syntaxErrors
         var config = Config()
+        // The role as read, even when another [cluster] key is wrong, to check the sources against.
+        var clusterRole: ClusterRole?
         // [defaults] first, since sources inherit it wherever it stands in the file.
         if let e = doc.root["defaults"], let table = table(e, errors: &errors) {
             for e in table.entries { apply(e, to: &config.defaults, table: "defaults", errors: &errors) }
@@ -82,6 +84,11 @@ public enum ConfigParser {
                     errors.append(
                         ConfigError(line: table.line, key: "tokens_file", message: "[auth] needs tokens_file = \"/etc/tailcast/tokens\""))
                 }
+            case "cluster":
+                guard let table = table(entry, errors: &errors) else { continue }
+                let (settings, role) = cluster(table, baseDirectory: baseDirectory, errors: &errors)
+                config.cluster = settings
+                clusterRole = role
             case "source":
                 switch entry.value {
                 case .array(let items):
@@ -120,13 +127,24 @@ public enum ConfigParser {
                     errors.append(
                         ConfigError(
                             line: t.line, key: entry.key,
-                            message: "unknown table [\(entry.key)]; tables are [server], [defaults], [auth], [tls] and [[source]]"))
+                            message:
+                                "unknown table [\(entry.key)]; tables are [server], [defaults], [auth], [tls], [cluster] and [[source]]"))
                 } else {
                     errors.append(
                         ConfigError(
                             line: entry.line, key: entry.key,
                             message: "unknown key \(entry.key) at top level; keys go in [server], [defaults] or [[source]]"))
                 }
+            }
+        }
+        if clusterRole == .viewer {
+            for s in config.sources {
+                errors.append(
+                    ConfigError(
+                        line: s.line, key: "source",
+                        message:
+                            "a viewer-only node ([cluster] role = \"viewer\") reads no local sources; remove this [[source]] or use role = \"both\""
+                    ))
             }
         }
         if !errors.isEmpty {
@@ -306,6 +324,239 @@ public enum ConfigParser {
                 ConfigError(line: e.line, key: e.key, message: "\(e.key) must be a string or an array of strings, not \(e.value.typeName)"))
             return nil
         }
+    }
+
+    static let clusterKeys = [
+        "agent_timeout_ms", "credentials", "host", "max_age", "max_bytes", "nats", "replicas", "role", "stream", "tls_ca",
+    ]
+
+    /// The `[cluster]` table, or `nil` with errors; also the role as read (for the sources'
+    /// check), even when another key is wrong. Checks that `credentials` and `tls_ca` exist and
+    /// are readable files; never contacts the bus.
+    private static func cluster(
+        _ t: TOMLTable, baseDirectory: String?, errors: inout [ConfigError]
+    ) -> (ClusterSettings?, ClusterRole?) {
+        let before = errors.count
+        var servers: [String] = []
+        var natsGiven = false
+        var settings = ClusterSettings(servers: [], host: "")
+        var host: String?
+        var role: ClusterRole?
+        for e in t.entries {
+            switch e.key {
+            case "nats":
+                natsGiven = true
+                let items: [(TOMLValue, Int)]
+                switch e.value {
+                case .string: items = [(e.value, e.line)]
+                case .array(let a): items = Array(zip(a.items, a.lines.map { $0 > 0 ? $0 : e.line }))
+                default:
+                    errors.append(
+                        ConfigError(
+                            line: e.line, key: e.key,
+                            message: "nats must be a string or an array of strings, not \(e.value.typeName)"))
+                    continue
+                }
+                guard !items.isEmpty else {
+                    errors.append(
+                        ConfigError(line: e.line, key: e.key, message: "nats needs at least one bus URL, like \"nats://127.0.0.1:4222\""))
+                    continue
+                }
+                var out: [String] = []
+                for (item, line) in items {
+                    guard case .string(let text) = item else {
+                        errors.append(
+                            ConfigError(line: line, key: e.key, message: "nats must be an array of strings; got \(item.typeName)"))
+                        continue
+                    }
+                    guard let url = busURL(text) else {
+                        errors.append(
+                            ConfigError(
+                                line: line, key: e.key,
+                                message:
+                                    "nats holds bus URLs nats://HOST:PORT, tls://HOST:PORT or HOST:PORT (port 1 to 65535); got \(JSONString.quoted(text))"
+                            ))
+                        continue
+                    }
+                    out.append(url)
+                }
+                servers = out
+            case "host":
+                guard let s = string(e, errors: &errors) else { continue }
+                if ClusterSettings.isValidHost(s), !s.contains("/") {
+                    host = s
+                } else {
+                    errors.append(
+                        ConfigError(
+                            line: e.line, key: e.key,
+                            message:
+                                "host \(JSONString.quoted(s)) must be 1 to 64 of A-Z a-z 0-9 . _ - (source names on the bus are HOST/NAME)")
+                    )
+                }
+            case "role":
+                guard let s = string(e, errors: &errors) else { continue }
+                if let r = ClusterRole(rawValue: s) {
+                    role = r
+                    settings.role = r
+                } else {
+                    errors.append(
+                        ConfigError(
+                            line: e.line, key: e.key,
+                            message: "role must be \"agent\", \"viewer\" or \"both\"; got \(JSONString.quoted(s))"))
+                }
+            case "stream":
+                guard let s = string(e, errors: &errors) else { continue }
+                if isValidStreamName(s) {
+                    settings.stream = s
+                } else {
+                    errors.append(
+                        ConfigError(
+                            line: e.line, key: e.key, message: "stream \(JSONString.quoted(s)) must be 1 to 64 of A-Z a-z 0-9 _ -"))
+                }
+            case "max_age":
+                if case .string(let s) = e.value, let seconds = durationSeconds(s) {
+                    settings.maxAgeSeconds = seconds
+                } else {
+                    let got = if case .string(let s) = e.value { JSONString.quoted(s) } else { e.value.typeName }
+                    errors.append(
+                        ConfigError(
+                            line: e.line, key: e.key,
+                            message:
+                                "max_age is a duration string: a whole number and one unit, s, m, h or d (\"90s\", \"30m\", \"24h\", \"7d\"), from 1s to 36500d; got \(got)"
+                        ))
+                }
+            case "max_bytes":
+                guard case .integer(let n) = e.value else {
+                    errors.append(
+                        ConfigError(line: e.line, key: e.key, message: "max_bytes must be a whole number, not \(e.value.typeName)"))
+                    continue
+                }
+                if n >= 1_048_576 {
+                    settings.maxBytes = Int64(n)
+                } else {
+                    errors.append(ConfigError(line: e.line, key: e.key, message: "max_bytes must be at least 1048576 (1 MiB); got \(n)"))
+                }
+            case "replicas": if let n = int(e, 1...5, errors: &errors) { settings.replicas = n }
+            case "agent_timeout_ms": if let n = int(e, 1000...3_600_000, errors: &errors) { settings.agentTimeoutMillis = n }
+            case "credentials", "tls_ca":
+                guard let s = string(e, errors: &errors) else { continue }
+                guard let path = readableFile(s, baseDirectory: baseDirectory, key: e.key, line: e.line, errors: &errors) else {
+                    continue
+                }
+                if e.key == "credentials" { settings.credentials = path } else { settings.tlsCA = path }
+            default:
+                errors.append(
+                    ConfigError(
+                        line: e.line, key: e.key,
+                        message: "unknown key \(e.key) in [cluster]; known: \(clusterKeys.joined(separator: ", "))"))
+            }
+        }
+        if !natsGiven {
+            errors.append(
+                ConfigError(
+                    line: t.line, key: "nats",
+                    message: "[cluster] needs nats = [\"nats://HOST:4222\"], the bus servers to join"))
+        }
+        guard errors.count == before else { return (nil, role) }
+        settings.servers = servers
+        settings.host = host ?? ClusterSettings.defaultHost(ClusterSettings.machineHostName())
+        settings.line = t.line
+        return (settings, role)
+    }
+
+    /// `nats://HOST:PORT`, `tls://HOST:PORT` or `HOST:PORT` (written back as `nats://HOST:PORT`),
+    /// with HOST a name or address of `A-Z a-z 0-9 . _ -` or `[IPv6]`, and a port from 1 to
+    /// 65535; `nil` for anything else (user info, paths, other schemes).
+    static func busURL(_ text: String) -> String? {
+        var scheme = "nats"
+        var rest = Substring(text)
+        if let s = ["nats", "tls"].first(where: { rest.hasPrefix($0 + "://") }) {
+            scheme = s
+            rest = rest.dropFirst(s.count + 3)
+        }
+        guard let colon = rest.lastIndex(of: ":") else { return nil }
+        let host = rest[..<colon]
+        let port = rest[rest.index(after: colon)...]
+        guard (1...5).contains(port.utf8.count), port.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+            let n = Int(port), (1...65535).contains(n)
+        else { return nil }
+        if host.hasPrefix("["), host.hasSuffix("]") {
+            let inner = host.dropFirst().dropLast()
+            guard inner.contains(":"), inner.utf8.count <= 45,
+                inner.utf8.allSatisfy({ c in
+                    (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c) || c == 0x3A || c == 0x2E
+                })
+            else { return nil }
+        } else {
+            guard (1...253).contains(host.utf8.count),
+                host.utf8.allSatisfy({ c in
+                    (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
+                        || c == 0x5F || c == 0x2E || c == 0x2D
+                })
+            else { return nil }
+        }
+        return "\(scheme)://\(host):\(n)"
+    }
+
+    /// `true` for a JetStream stream name tailcast accepts: 1 to 64 of `A-Z a-z 0-9 _ -`.
+    static func isValidStreamName(_ s: String) -> Bool {
+        (1...64).contains(s.utf8.count)
+            && s.utf8.allSatisfy { c in
+                (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || c == 0x5F || c == 0x2D
+            }
+    }
+
+    /// Seconds in `"90s"`, `"30m"`, `"24h"`, `"7d"` (digits, then one unit), from 1 s to
+    /// 36 500 days (JetStream keeps the age in nanoseconds in 64 bits); `nil` otherwise.
+    static func durationSeconds(_ text: String) -> Int? {
+        guard let unit = text.last, (2...12).contains(text.utf8.count) else { return nil }
+        let digits = text.dropLast()
+        guard digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let count = Int(digits) else { return nil }
+        let scale: Int
+        switch unit {
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3600
+        case "d": scale = 86_400
+        default: return nil
+        }
+        let (seconds, overflow) = count.multipliedReportingOverflow(by: scale)
+        guard !overflow, (1...36_500 * 86_400).contains(seconds) else { return nil }
+        return seconds
+    }
+
+    /// `path` made absolute (against `baseDirectory`, else the current directory) when it
+    /// names an existing, readable file; otherwise an error naming `key`.
+    private static func readableFile(
+        _ path: String, baseDirectory: String?, key: String, line: Int, errors: inout [ConfigError]
+    ) -> String? {
+        guard !path.isEmpty, !path.contains("\0") else {
+            errors.append(ConfigError(line: line, key: key, message: "\(key) is a file path; got \(JSONString.quoted(path))"))
+            return nil
+        }
+        let absolute: String
+        if path.hasPrefix("/") {
+            absolute = path
+        } else {
+            let base = baseDirectory ?? FileManager.default.currentDirectoryPath
+            absolute = (base.hasSuffix("/") ? base : base + "/") + path
+        }
+        var isDirectory: ObjCBool = false
+        let problem: String? =
+            if !FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) {
+                "does not exist"
+            } else if isDirectory.boolValue {
+                "is a directory, not a file"
+            } else if !FileManager.default.isReadableFile(atPath: absolute) {
+                "cannot be read (permissions?)"
+            } else {
+                nil
+            }
+        if let problem {
+            errors.append(ConfigError(line: line, key: key, message: "\(key): \(absolute) \(problem)"))
+            return nil
+        }
+        return absolute
     }
 
     static let journalKeys: Set<String> = ["units", "identifiers", "priority", "matches", "directory"]

@@ -11,7 +11,12 @@ public enum SourceKind: String, Sendable {
 /// Promises: shared by the thread that reads the source and every connection that reads its
 /// ring; state changes are published under one short lock, never held across I/O.
 public final class SourceHandle: Sendable {
+    /// The name on the wire: the configured name on a single node, `HOST/NAME` on a bus.
     public let name: String
+    /// The configured name: what saved positions, threads and logs of this node use.
+    public let localName: String
+    /// The agent's host name for a source on a bus (`nil` on a single node).
+    public let host: String?
     public let kind: SourceKind
     /// The configured path (file sources).
     public let path: String?
@@ -24,9 +29,11 @@ public final class SourceHandle: Sendable {
 
     public init(
         name: String, kind: SourceKind, path: String?, epoch: String, ring: LineRing,
-        metrics: PipelineMetrics.PerSource
+        metrics: PipelineMetrics.PerSource, host: String? = nil
     ) {
-        self.name = name
+        self.host = host
+        self.localName = name
+        self.name = host.map { "\($0)/\(name)" } ?? name
         self.kind = kind
         self.path = path
         self.epoch = epoch

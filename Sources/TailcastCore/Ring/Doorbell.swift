@@ -12,11 +12,17 @@ public final class Doorbell: Sendable {
     }
 
     private let state = Mutex(State())
+    private let hook: (@Sendable () -> Void)?
 
-    public init() {}
+    /// - Parameter onRing: also called on every ring (a thread that blocks instead of awaiting
+    ///   uses it to wake itself; see ``ThreadSignal``).
+    public init(onRing: (@Sendable () -> Void)? = nil) {
+        hook = onRing
+    }
 
     /// Wakes the waiter, or lets the next `wait()` return at once.
     public func ring() {
+        hook?()
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             if let w = s.waiter {
                 s.waiter = nil

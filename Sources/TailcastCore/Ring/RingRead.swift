@@ -18,8 +18,11 @@ public struct LineSlice: Sendable {
 
 /// What one read of a ``LineRing`` found from a reader's position on.
 public struct RingRead: Sendable {
-    /// Lines the reader asked for that the ring no longer holds: `from...to`.
+    /// Lines the reader asked for that the ring does not hold: `from...to`.
     public var gap: ClosedRange<UInt64>?
+    /// `true` when `gap` is a hole: lines the source lost before they reached the ring (a
+    /// `dropped` of reason `evicted`), not lines the ring moved past the reader with.
+    public var gapLostAtSource = false
     /// Events that happened at or before the reader's (gap-adjusted) position, oldest first.
     public var events: [SourceEvent]
     /// The lines, in `seq` order, stopping before the next unread event's position.

@@ -14,7 +14,9 @@ import NIOCore
 /// - One decision, ``keeps(_:_:)`` (journal filters, then the grep filter), chooses lines for
 ///   replay, live lines and context alike; context lines come from the lines the journal
 ///   filters keep.
-/// - Every line a reader skips is reported by an exact `dropped` range.
+/// - Every line a reader skips is reported by an exact `dropped` range; a hole in a ring
+///   (lines lost at a remote source) is a `dropped` of reason `evicted`, except inside an `n`
+///   replay, which replays what is held.
 /// - Nothing is read while paused; on resume, what left the ring meanwhile is `paused`.
 /// - `from=TIME` starts each source not named in `since` at its first held line at or after
 ///   TIME (with `n`, the last n kept lines from there); `evicted` is reported only when lines
@@ -34,6 +36,9 @@ public struct Subscription {
         /// A gap found at the first read after an `n` replay's scan is not a loss to report:
         /// `n` replays what is held.
         var silentGap = false
+        /// Holes (lines lost at the source) starting below this `seq` are passed silently:
+        /// they lie inside the `n` replay, which replays what is held.
+        var quietHolesBelow: UInt64 = 0
         /// The `n` replay's backward scan, while it is not finished.
         var backlog: BacklogScan?
         var sent = 0
@@ -144,6 +149,7 @@ public struct Subscription {
                 if query.backlog > 0 {
                     cursor.backlog = BacklogScan(remaining: query.backlog, below: next, start: next, floor: start.seq)
                     cursor.silentGap = true
+                    cursor.quietHolesBelow = next
                 } else {
                     cursor.nextSeq = start.seq
                     // Lines at or after TIME that leave before the first read are a loss to report.
@@ -151,11 +157,12 @@ public struct Subscription {
                 }
             } else if query.backlog > 0 {
                 if filter.isPassThrough, !query.hasJournalFilter {
-                    cursor.nextSeq = next - min(UInt64(query.backlog), next - first)
+                    cursor.nextSeq = source.ring.firstSeq(ofLast: query.backlog)
                 } else {
                     cursor.backlog = BacklogScan(remaining: query.backlog, below: next, start: next)
                 }
                 cursor.silentGap = true
+                cursor.quietHolesBelow = next
             }
             cursors.append(cursor)
         }
@@ -189,10 +196,8 @@ public struct Subscription {
         guard var scan = cursors[ci].backlog else { return true }
         let ring = cursors[ci].source.ring
         while scan.remaining > 0 {
-            let first = max(ring.bounds.first, scan.floor)
-            guard scan.below > first else { break }
-            let from = max(first, scan.below > UInt64(Self.readChunk) ? scan.below - UInt64(Self.readChunk) : 0)
-            let slices = ring.lines(from: from, to: scan.below)
+            // The held lines only: the scan crosses holes silently.
+            let slices = ring.lines(last: Self.readChunk, before: scan.below, notBelow: scan.floor)
             guard !slices.isEmpty else { break }
             for slice in slices.reversed() {
                 var i = slice.end - 1
@@ -305,7 +310,19 @@ public struct Subscription {
             let reason = cursors[ci].gapReason ?? .slowConsumer
             cursors[ci].gapReason = nil
             cursors[ci].silentGap = false
-            if let gap = r.gap, silent {
+            if let gap = r.gap, r.gapLostAtSource {
+                // A hole: lines the source lost, whatever the cursor's reason; context never
+                // spans it.
+                if gap.lowerBound >= cursors[ci].quietHolesBelow {
+                    flush(&frame, into: &out)
+                    emit(writer.dropped(source: source.name, range: gap, reason: .evicted), into: &out)
+                    source.metrics.dropped(.evicted).increment(by: Int64(gap.count))
+                    linesDroppedTotal += gap.count
+                }
+                cursors[ci].nextSeq = gap.upperBound + 1
+                cursors[ci].lastEmitted = max(cursors[ci].lastEmitted, gap.upperBound)
+                cursors[ci].afterRemaining = 0
+            } else if let gap = r.gap, silent {
                 // The `n` replay's start left the ring while it was being found: `n` replays
                 // what is held and reports no loss.
                 _ = gap

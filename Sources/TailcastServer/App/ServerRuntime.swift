@@ -31,6 +31,8 @@ public struct ServerRuntime: Sendable {
     public let tls: CurrentTLSContext?
     /// The bearer tokens in force, when `[auth]` is configured (reloaded on SIGHUP).
     public let tokens: CurrentTokens?
+    /// This node on the bus, with `[cluster]`.
+    public let cluster: ClusterNode?
 
     public init(config: Config, logger: Logger, tokens: TokenTable? = nil, tls: NIOSSLContext? = nil) {
         self.tls = tls.map(CurrentTLSContext.init)
@@ -69,17 +71,24 @@ public struct ServerRuntime: Sendable {
                 return SourceRegistry.Entry(
                     handle: Self.makeHandle(
                         s, epoch: resume?.epoch ?? epoch, firstSeq: resume?.seq ?? 1,
-                        metrics: metrics), config: s)
+                        metrics: metrics, host: config.cluster?.host), config: s)
             })
+        self.cluster = config.cluster.map { settings in
+            ClusterNode(
+                settings: settings, registry: sourceRegistry, limits: config.defaults, metrics: metrics, logger: logger)
+        }
         self.hub = ConnectionHub(limit: config.server.maxConnections, perAddressLimit: config.server.maxConnectionsPerAddress)
         self.parser = QueryParser(maxPatterns: config.server.maxPatterns, maxPatternBytes: config.server.maxPatternBytes)
     }
 
-    static func makeHandle(_ s: SourceConfig, epoch: String, firstSeq: UInt64, metrics: PipelineMetrics) -> SourceHandle {
+    /// A local source's handle; on a bus (`host` set) its name on the wire is `HOST/NAME`.
+    static func makeHandle(
+        _ s: SourceConfig, epoch: String, firstSeq: UInt64, metrics: PipelineMetrics, host: String? = nil
+    ) -> SourceHandle {
         SourceHandle(
             name: s.name, kind: s.kind, path: s.path ?? s.journal?.directory, epoch: epoch,
             ring: LineRing(maxLines: s.limits.ringLines, maxBytes: s.limits.ringBytes, firstSeq: firstSeq),
-            metrics: metrics.forSource(s.name))
+            metrics: metrics.forSource(host.map { "\($0)/\(s.name)" } ?? s.name), host: host)
     }
 
     /// The source called `name`, if configured.

@@ -13,13 +13,22 @@ public final class SourceRegistry: Sendable {
     }
 
     private let entries: Mutex<[Entry]>
+    private let remote = Mutex<[SourceHandle]>([])
 
     init(_ entries: [Entry]) {
         self.entries = Mutex(entries)
     }
 
-    /// The handles, in config order.
-    public var handles: [SourceHandle] { entries.withLock { $0.map(\.handle) } }
+    /// Every source served: this node's in config order, then other hosts' (on a bus) by name.
+    public var handles: [SourceHandle] { entries.withLock { $0.map(\.handle) } + remote.withLock { $0 } }
+
+    /// This node's own sources, in config order.
+    public var localHandles: [SourceHandle] { entries.withLock { $0.map(\.handle) } }
+
+    /// Other hosts' sources read from the bus (replaced whenever they change).
+    func setRemote(_ handles: [SourceHandle]) {
+        remote.withLock { $0 = handles }
+    }
 
     /// Every entry.
     public var all: [Entry] { entries.withLock { $0 } }

@@ -3,7 +3,9 @@ import TailcastCore
 /// Which sources a query reads, given what its token may read: the one rule for `/ws`, its
 /// `query` messages and `/api/lines`.
 ///
-/// Promises: an unknown name is `bad_query` naming `source` (listing only what the token may
+/// Promises: `source=` takes names and `*` globs (`*/app`, `web-*/nginx`) matched against the
+/// sources known at the time of the query; an unknown name, or a glob matching none, is
+/// `bad_query` naming `source` (listing only what the token may
 /// read), a known name the token may not read is `forbidden`; journal-only parameters select
 /// the readable journal sources when no source is named and are refused on file sources; a
 /// `since` naming an unselected source is refused.
@@ -13,18 +15,32 @@ struct SourceSelection {
 
     /// The sources `query` reads.
     func sources(for query: Query) throws(QueryError) -> [SourceHandle] {
-        var readable = runtime.sources
-        if case .sources(let names) = grant { readable = readable.filter { names.contains($0.name) } }
+        let all = runtime.sources
+        let readable = all.filter { grant.allows($0.name) }
         var selected: [SourceHandle] = []
         for name in query.sources {
-            guard let s = runtime.source(named: name) else {
+            if SourcePattern.isGlob(name) {
+                // A glob selects the readable sources it matches now, in the usual order.
+                let matching = all.filter { SourcePattern.matches(name, $0.name) }
+                let allowed = matching.filter { s in readable.contains { $0 === s } }
+                if allowed.isEmpty {
+                    if !matching.isEmpty {
+                        throw QueryError(code: "forbidden", param: "source", message: "this token may not read any source matching \(JSONString.quoted(name))")
+                    }
+                    let known = readable.map(\.name).joined(separator: ", ")
+                    throw QueryError(param: "source", message: "no source matches \(JSONString.quoted(name)); known: \(known)")
+                }
+                for s in allowed where !selected.contains(where: { $0 === s }) { selected.append(s) }
+                continue
+            }
+            guard let s = all.first(where: { $0.name == name }) else {
                 let known = readable.map(\.name).joined(separator: ", ")
                 throw QueryError(param: "source", message: "unknown source \(JSONString.quoted(name)); configured: \(known)")
             }
             guard readable.contains(where: { $0 === s }) else {
                 throw QueryError(code: "forbidden", param: "source", message: "this token may not read \(JSONString.quoted(name))")
             }
-            selected.append(s)
+            if !selected.contains(where: { $0 === s }) { selected.append(s) }
         }
         if let journalParam = query.firstJournalParameter {
             if let file = selected.first(where: { $0.kind != .journald }) {

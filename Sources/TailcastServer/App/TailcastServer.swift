@@ -68,13 +68,18 @@ public struct TailcastServer: Sendable {
                 metrics.add(middleware: TokenMiddleware(tokens: tokens))
             }
         }
-        SourceRoutes.add(to: api, runtime: runtime)
-        LinesRoute.add(to: api, runtime: runtime)
+        // An agent-only node serves its health and metrics; its logs are read through viewers.
+        let servesLogs = runtime.config.cluster?.role.serves ?? true
+        if servesLogs {
+            SourceRoutes.add(to: api, runtime: runtime)
+            LinesRoute.add(to: api, runtime: runtime)
+        }
         MetricsRoute.add(to: metrics, runtime: runtime)
-        UIRoutes.add(to: routes, basePath: basePath)
+        if servesLogs { UIRoutes.add(to: routes, basePath: basePath) }
 
         let wsRouter = Router(context: TailcastRequestContext.self)
         wsRouter.ws(RouterPath(basePath + "/ws")) { request, context in
+            guard servesLogs else { return .dontUpgrade }
             // Cross-site WebSocket hijacking: a browser page of another origin may not connect.
             if let origin = request.headers[.origin],
                 !OriginPolicy.allows(
@@ -146,6 +151,7 @@ public struct TailcastServer: Sendable {
             services.append(.init(service: ConfigReloader(runtime: runtime, supervisor: supervisor, load: reload)))
         }
         services.append(.init(service: GoingAway(hub: runtime.hub, logger: runtime.logger)))
+        if let node = runtime.cluster { services.append(.init(service: ClusterService(node: node))) }
         var configuration = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,7 +1,7 @@
 import Hummingbird
 import TailcastCore
 
-/// `/healthz` (liveness) and `/readyz` (every source following).
+/// `/healthz` (liveness) and `/readyz` (every source following, and on a bus, the bus connected).
 enum HealthRoutes {
     static func add(to router: RouterGroup<TailcastRequestContext>, runtime: ServerRuntime) {
         router.get("/healthz") { _, _ in
@@ -20,7 +20,14 @@ enum HealthRoutes {
                 if let m = state.message { entry += ",\"error\":\(JSONString.quoted(m))" }
                 parts.append("\(JSONString.quoted(s.name)):{\(entry)}")
             }
-            let body = "{\"status\":\"\(ready ? "ready" : "degraded")\",\"sources\":{\(parts.joined(separator: ","))}}"
+            var bus = ""
+            if let node = runtime.cluster {
+                // On a bus, ready also means connected to it.
+                let up = node.isConnected
+                if !up { ready = false }
+                bus = ",\"bus\":\"\(up ? "connected" : "disconnected")\""
+            }
+            let body = "{\"status\":\"\(ready ? "ready" : "degraded")\"\(bus),\"sources\":{\(parts.joined(separator: ","))}}"
             return JSONResponse.make(ready ? .ok : .serviceUnavailable, body)
         }
     }

@@ -11,8 +11,9 @@ enum MetricsRoute {
             if let rss = ResidentMemory.bytes() { runtime.metrics.residentBytes.record(rss) }
             var bytes: [UInt8] = []
             runtime.registry.emit(into: &bytes)
-            if case .sources(let names) = context.grant {
-                bytes = MetricsFilter.keeping(sources: Set(names), in: bytes)
+            if case .sources = context.grant {
+                let readable = Set(runtime.sources.map(\.name).filter { context.grant.allows($0) })
+                bytes = MetricsFilter.keeping(sources: readable, in: bytes)
             }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

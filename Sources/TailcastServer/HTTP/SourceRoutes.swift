@@ -14,6 +14,7 @@ enum SourceRoutes {
                 item += ",\"seq\":\(next - 1),\"first_seq\":\(first),\"epoch\":\(JSONString.quoted(s.epoch))"
                 if let m = state.message { item += ",\"error\":\(JSONString.quoted(m))" }
                 if let p = s.path { item += ",\"path\":\(JSONString.quoted(p))" }
+                if let h = s.host { item += ",\"host\":\(JSONString.quoted(h))" }
                 return item + "}"
             }
             return JSONResponse.make(.ok, "[" + items.joined(separator: ",") + "]")

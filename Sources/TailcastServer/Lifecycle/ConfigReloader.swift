@@ -110,7 +110,7 @@ struct ConfigReloader: Service {
                 let entry = SourceRegistry.Entry(
                     handle: ServerRuntime.makeHandle(
                         source, epoch: epoch, firstSeq: 1,
-                        metrics: runtime.metrics), config: source)
+                        metrics: runtime.metrics, host: runtime.config.cluster?.host), config: source)
                 next.append(entry)
                 added.append(entry)
             }

@@ -126,7 +126,7 @@ struct FileTailLoop {
     private mutating func remove(_ name: String, buffer: UnsafeMutableRawBufferPointer) {
         var event: SourceHandle?
         let now = monotonicNanos()
-        for (id, p) in paths where p.source.name == name {
+        for (id, p) in paths where p.source.localName == name {
             var p = p
             p.stop(keepPartialLines: false, now: now, watches: &watches, buffer: buffer, logger: logger)
             paths[id] = nil
@@ -134,7 +134,7 @@ struct FileTailLoop {
             globOf[id] = nil
             event = p.source
         }
-        for (id, g) in globs where g.writer.source.name == name {
+        for (id, g) in globs where g.writer.source.localName == name {
             g.stop(watches: &watches)
             globs[id] = nil
             event = g.writer.source
@@ -294,7 +294,7 @@ struct FileTailLoop {
         var positions = lastSaved
         for (id, p) in paths where globOf[id] == nil {
             guard let c = p.follower.checkpoint else { continue }
-            positions[p.source.name] = SavedPosition(
+            positions[p.source.localName] = SavedPosition(
                 epoch: p.source.epoch, nextSeq: c.seq, device: c.identity.device,
                 inode: c.identity.inode, offset: c.offset, endOffset: c.publishedTo)
         }
@@ -308,7 +308,7 @@ struct FileTailLoop {
                 }
             }
             files.sort { $0.path < $1.path }
-            positions[source.name] = SavedPosition(
+            positions[source.localName] = SavedPosition(
                 epoch: source.epoch, nextSeq: source.ring.bounds.next,
                 device: 0, inode: 0, offset: 0, files: files)
         }

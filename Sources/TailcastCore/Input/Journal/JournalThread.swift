@@ -180,7 +180,7 @@ struct JournalLoop {
         let position = JournalPosition(
             epoch: source.epoch, nextSeq: source.ring.bounds.next,
             cursor: String(decoding: cursor, as: UTF8.self))
-        if let problem = position.save(directory: dir, source: source.name) {
+        if let problem = position.save(directory: dir, source: source.localName) {
             logger.error("cannot save the journal cursor", metadata: ["source": "\(source.name)", "error": "\(problem)"])
         } else {
             savedCursor = cursor

@@ -1,0 +1,239 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// An agent's side of the bus: publishes each local source's lines, events and losses to its
+/// subject in the stream, and a heartbeat outside it.
+///
+/// Promises:
+/// - Runs on two threads of its own (publishing, heartbeats); reading a source never waits
+///   for it: it reads the rings like any client, at its own pace.
+/// - Publishes a message at a time and moves on only when the stream acknowledged it, so it
+///   always knows the last acknowledged `seq`; after a failure (the bus down, a timeout) it
+///   publishes again from there, with the same message id, so the stream drops a batch it
+///   already stored. Lines that left the ring before they could be published are published as
+///   one `dropped` message with their exact range.
+/// - On start, continues after the last message the stream holds for the source's epoch.
+public final class AgentPublisher: Sendable {
+    /// A message's payload is kept below this (NATS's default limit is 1 MiB).
+    static let maxBatchBytes = 512 << 10
+
+    private let bus: BusConnection
+    private let settings: ClusterSettings
+    private let sources: @Sendable () -> [SourceHandle]
+    private let logger: Logger
+    private let wake = ThreadSignal()
+    private let stopped = Atomic<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+    private let heartbeatDone = DispatchSemaphore(value: 0)
+    private let heartbeatWake = ThreadSignal()
+    /// Distinguishes this run's event messages from an earlier run's with the same epoch.
+    private let runID = String(UInt64(Timestamp.now().microseconds), radix: 36)
+
+    /// How often heartbeats go out: a quarter of `agent_timeout_ms`, at most 2 s.
+    public var heartbeatMillis: Int { max(100, min(2000, settings.agentTimeoutMillis / 4)) }
+
+    public init(
+        bus: BusConnection, settings: ClusterSettings, logger: Logger, sources: @escaping @Sendable () -> [SourceHandle]
+    ) {
+        self.bus = bus
+        self.settings = settings
+        self.sources = sources
+        self.logger = logger
+    }
+
+    /// Starts the publishing and heartbeat threads.
+    public func start() {
+        let t = Thread { [self] in
+            publishLoop()
+            done.signal()
+        }
+        t.name = "tailcast-publish"
+        t.start()
+        let h = Thread { [self] in
+            heartbeatLoop()
+            heartbeatDone.signal()
+        }
+        h.name = "tailcast-heartbeat"
+        h.start()
+    }
+
+    /// Stops both threads after a last heartbeat saying the agent stops.
+    public func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        wake.signal()
+        heartbeatWake.signal()
+        done.wait()
+        heartbeatDone.wait()
+    }
+
+    // MARK: heartbeats
+
+    private func heartbeatLoop() {
+        while !stopped.load(ordering: .acquiring) {
+            sendHeartbeat(stopping: false)
+            heartbeatWake.wait(millis: heartbeatMillis)
+        }
+        sendHeartbeat(stopping: true)
+    }
+
+    private func sendHeartbeat(stopping: Bool) {
+        guard bus.isConnected else { return }
+        let beat = AgentHeartbeat(
+            host: settings.host, intervalMillis: heartbeatMillis, stopping: stopping,
+            sources: sources().map { s in
+                let (first, next) = s.ring.bounds
+                return AgentHeartbeat.Source(
+                    name: s.localName, kind: s.kind, path: s.path, state: s.state, epoch: s.epoch, first: first, next: next)
+            })
+        do {
+            try bus.publishCore(subject: BusSubjects.heartbeat(host: settings.host), body: beat.json)
+        } catch {
+            logger.debug("heartbeat not sent", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: publishing
+
+    /// One source's publishing position.
+    private struct Cursor {
+        let source: SourceHandle
+        let subject: String
+        let doorbell: Doorbell
+        /// `nil` until the stream told where the source's epoch left off.
+        var nextSeq: UInt64?
+        var eventID: UInt64
+    }
+
+    private func publishLoop() {
+        var cursors: [ObjectIdentifier: Cursor] = [:]
+        var streamReady = false
+        var lastProblem = ""
+        defer { for c in cursors.values { c.source.ring.unregister(c.doorbell) } }
+        while !stopped.load(ordering: .acquiring) {
+            // Follow the configured sources (a reload adds and removes some).
+            let current = sources()
+            let ids = Set(current.map(ObjectIdentifier.init))
+            for (id, c) in cursors where !ids.contains(id) {
+                c.source.ring.unregister(c.doorbell)
+                cursors[id] = nil
+            }
+            for s in current where cursors[ObjectIdentifier(s)] == nil {
+                let wake = self.wake
+                let bell = Doorbell(onRing: { wake.signal() })
+                s.ring.register(bell)
+                cursors[ObjectIdentifier(s)] = Cursor(
+                    source: s, subject: BusSubjects.source(host: settings.host, name: s.localName), doorbell: bell,
+                    nextSeq: nil, eventID: s.ring.nextEventID)
+            }
+            guard bus.isConnected else {
+                wake.wait(millis: 250)
+                continue
+            }
+            var progressed = false
+            do {
+                if !streamReady {
+                    try bus.ensureStream(settings)
+                    streamReady = true
+                }
+                for id in Array(cursors.keys) {
+                    if stopped.load(ordering: .acquiring) { break }
+                    if try publish(&cursors[id]!) { progressed = true }
+                }
+                if !lastProblem.isEmpty {
+                    logger.info("publishing to the bus again")
+                    lastProblem = ""
+                }
+            } catch {
+                if error.description != lastProblem {
+                    logger.warning("cannot publish to the bus; keeping the lines and trying again", metadata: ["error": "\(error)"])
+                    lastProblem = error.description
+                }
+                if !bus.isConnected { streamReady = false }
+                wake.wait(millis: 500)
+                continue
+            }
+            if !progressed { wake.wait(millis: 1000) }
+        }
+    }
+
+    /// Publishes what `cursor`'s source has beyond it; returns whether anything was published.
+    private func publish(_ cursor: inout Cursor) throws(BusError) -> Bool {
+        let source = cursor.source
+        let ring = source.ring
+        if cursor.nextSeq == nil {
+            // Where this epoch's publishing left off, as the stream says.
+            let last = try bus.lastMessage(subject: cursor.subject)
+            if let last, last.headers[BusSubjects.Header.epoch] == source.epoch,
+                let next = last.headers[BusSubjects.Header.next].flatMap(UInt64.init)
+            {
+                cursor.nextSeq = next
+            } else {
+                cursor.nextSeq = ring.bounds.first
+            }
+        }
+        var any = false
+        var budget = 64  // messages per source per pass, so one busy source does not starve the rest
+        while budget > 0 {
+            let from = cursor.nextSeq!
+            let r = ring.read(from: from, eventID: cursor.eventID, maxLines: 1 << 16)
+            if r.isEmpty && r.nextEventID == cursor.eventID { return any }
+            if let gap = r.gap {
+                try send(cursor, kind: .dropped, first: gap.lowerBound, next: gap.upperBound + 1, body: [])
+                cursor.nextSeq = gap.upperBound + 1
+                any = true
+            }
+            if !r.events.isEmpty {
+                var id = cursor.eventID
+                for e in r.events {
+                    let body = Array("{\"event\":\"\(e.kind.rawValue)\",\"detail\":\(JSONString.quoted(e.detail))}".utf8)
+                    try send(cursor, kind: .event, first: cursor.nextSeq!, next: cursor.nextSeq!, body: body, id: "\(runID).\(id)")
+                    id += 1
+                }
+                any = true
+            }
+            cursor.eventID = r.nextEventID
+            for slice in r.slices {
+                var i = slice.start
+                while i < slice.end {
+                    var bytes = 0
+                    var j = i
+                    let recs = slice.block.records
+                    while j < slice.end {
+                        let r = recs[j]
+                        let size = Int(r.textLength + r.jsonLength + r.metaLength + r.matchLength) + BusBatch.recordBytes
+                        if bytes + size > Self.maxBatchBytes, j > i { break }
+                        bytes += size
+                        j += 1
+                    }
+                    let first = slice.block.firstSeq + UInt64(i)
+                    let next = slice.block.firstSeq + UInt64(j)
+                    try send(cursor, kind: .lines, first: first, next: next, body: BusBatch.encode(slice.block, i, j))
+                    cursor.nextSeq = next
+                    any = true
+                    budget -= 1
+                    i = j
+                }
+            }
+            if r.slices.isEmpty { cursor.nextSeq = max(cursor.nextSeq!, r.nextSeq) }
+            if r.slices.isEmpty && r.gap == nil && r.events.isEmpty { return any }
+        }
+        wake.signal()  // more to publish: come back after the other sources
+        return any
+    }
+
+    private func send(
+        _ cursor: Cursor, kind: BusSubjects.Kind, first: UInt64, next: UInt64, body: [UInt8], id: String? = nil
+    ) throws(BusError) {
+        let source = cursor.source
+        let headers = [
+            (BusSubjects.Header.kind, kind.rawValue),
+            (BusSubjects.Header.epoch, source.epoch),
+            (BusSubjects.Header.first, String(first)),
+            (BusSubjects.Header.next, String(next)),
+            (BusSubjects.Header.sourceKind, source.kind.rawValue),
+        ]
+        let msgID = "\(settings.host)/\(source.localName):\(source.epoch):\(kind.rawValue):\(id ?? "\(first)-\(next)")"
+        try bus.publish(subject: cursor.subject, headers: headers, body: body, msgID: msgID, timeoutMillis: 5000)
+    }
+}

@@ -1,0 +1,55 @@
+import Logging
+import TailcastCore
+
+/// This node's place on the bus (`[cluster]`): the connection, the agent's publisher (roles
+/// `agent` and `both`) and the viewer's remote sources (roles `viewer` and `both`).
+///
+/// Promises: made whether or not the bus is reachable (a bus that is down is a log line and
+/// `/readyz` 503 until it is back, never a failed start); ``start()`` and ``stop()`` run the
+/// threads; remote sources are put into the registry as agents appear.
+public final class ClusterNode: Sendable {
+    public let settings: ClusterSettings
+    /// `nil` when the connection could not even be set up (the reason was logged).
+    let bus: BusConnection?
+    let publisher: AgentPublisher?
+    let remote: RemoteSources?
+
+    init(settings: ClusterSettings, registry: SourceRegistry, limits: SourceLimits, metrics: PipelineMetrics, logger: Logger) {
+        self.settings = settings
+        var bus: BusConnection?
+        do {
+            bus = try BusConnection(settings: settings, logger: logger)
+        } catch {
+            logger.error("cannot use the bus; serving without it", metadata: ["error": "\(error)"])
+        }
+        self.bus = bus
+        if let bus, settings.role.publishes {
+            publisher = AgentPublisher(bus: bus, settings: settings, logger: logger) { registry.localHandles }
+        } else {
+            publisher = nil
+        }
+        if let bus, settings.role.serves {
+            remote = RemoteSources(bus: bus, settings: settings, limits: limits, metrics: metrics, logger: logger) {
+                registry.setRemote($0)
+            }
+        } else {
+            remote = nil
+        }
+    }
+
+    /// Whether the bus is connected now.
+    public var isConnected: Bool { bus?.isConnected ?? false }
+
+    func start() {
+        publisher?.start()
+        remote?.start()
+    }
+
+    /// Stops publishing (after a last heartbeat saying this agent stops) and consuming, then
+    /// closes the connection.
+    func stop() {
+        publisher?.stop()
+        remote?.stop()
+        bus?.close()
+    }
+}
