@@ -36,7 +36,7 @@ public final class BusConnection: @unchecked Sendable {
         defer { natsOptions_Destroy(opts) }
         let urls = settings.servers.map { $0.contains("://") ? $0 : "nats://\($0)" }
         var cURLs = urls.map { strdup($0) }
-        defer { cURLs.forEach { free($0) } }
+        defer { for p in cURLs { free(p) } }
         let status = cURLs.withUnsafeMutableBufferPointer { buf in
             buf.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buf.count) {
                 natsOptions_SetServers(opts, $0, Int32(buf.count))
@@ -81,7 +81,9 @@ public final class BusConnection: @unchecked Sendable {
         nc = conn
         js = ctx
         BusCallbacks.shared.add(self, conn)
-        if rc == NATS_OK { setConnected(true) } else {
+        if rc == NATS_OK {
+            setConnected(true)
+        } else {
             logger.warning("the bus is not reachable yet; retrying", metadata: ["nats": "\(urls.joined(separator: ","))"])
         }
     }

@@ -73,9 +73,10 @@ public struct ServerRuntime: Sendable {
                         s, epoch: resume?.epoch ?? epoch, firstSeq: resume?.seq ?? 1,
                         metrics: metrics, host: config.cluster?.host), config: s)
             })
+        let registryForBus = self.sourceRegistry
         self.cluster = config.cluster.map { settings in
             ClusterNode(
-                settings: settings, registry: sourceRegistry, limits: config.defaults, metrics: metrics, logger: logger)
+                settings: settings, registry: registryForBus, limits: config.defaults, metrics: metrics, logger: logger)
         }
         self.hub = ConnectionHub(limit: config.server.maxConnections, perAddressLimit: config.server.maxConnectionsPerAddress)
         self.parser = QueryParser(maxPatterns: config.server.maxPatterns, maxPatternBytes: config.server.maxPatternBytes)

@@ -25,7 +25,9 @@ struct SourceSelection {
                 let allowed = matching.filter { s in readable.contains { $0 === s } }
                 if allowed.isEmpty {
                     if !matching.isEmpty {
-                        throw QueryError(code: "forbidden", param: "source", message: "this token may not read any source matching \(JSONString.quoted(name))")
+                        throw QueryError(
+                            code: "forbidden", param: "source",
+                            message: "this token may not read any source matching \(JSONString.quoted(name))")
                     }
                     let known = readable.map(\.name).joined(separator: ", ")
                     throw QueryError(param: "source", message: "no source matches \(JSONString.quoted(name)); known: \(known)")
