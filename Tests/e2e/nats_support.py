@@ -371,14 +371,35 @@ def coverage(msgs: list[dict], source: str) -> tuple[list[int], list[tuple[int, 
     return seqs, ranges
 
 
-def covered(msgs: list[dict], source: str, upto: int) -> bool:
-    seqs, ranges = coverage(msgs, source)
-    have = set(seqs)
-    for a, b in ranges:
-        if a is None or b is None:
-            continue
-        have.update(range(a, b + 1))
-    return all(k in have for k in range(1, upto + 1))
+class Covered:
+    """Incrementally, per source: the first seq not yet received nor inside a `dropped` range,
+    so that waiting on a client that receives thousands of envelopes stays cheap."""
+
+    def __init__(self, names: Iterable[str]):
+        self.have: dict[str, set[int]] = {n: set() for n in names}
+        self.next: dict[str, int] = {n: 1 for n in self.have}
+        self.seen = 0
+
+    def update(self, msgs: list[dict]) -> "Covered":
+        for m in msgs[self.seen:]:
+            t = m.get("type")
+            if t == "lines":
+                for l in m["lines"]:
+                    if l["source"] in self.have:
+                        self.have[l["source"]].add(l["seq"])
+            elif t == "dropped" and m.get("source") in self.have:
+                a, b = m.get("from_seq"), m.get("to_seq")
+                if a is not None and b is not None:
+                    self.have[m["source"]].update(range(a, b + 1))
+        self.seen = len(msgs)
+        for n, have in self.have.items():
+            while self.next[n] in have:
+                self.next[n] += 1
+        return self
+
+    def upto(self, name: str, seq: int) -> bool:
+        """Every seq 1..`seq` of `name` arrived or was reported dropped."""
+        return self.next[name] > seq
 
 
 def check_exact(msgs: list[dict], source: str, written: list[str]) -> int:

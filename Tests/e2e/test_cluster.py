@@ -29,7 +29,7 @@ from nats_support import (  # noqa: F401 - `bus` is a fixture
     LineWriter,
     bus,
     check_exact,
-    covered,
+    Covered,
     since_of,
     wait_sources,
 )
@@ -45,6 +45,25 @@ def bus_state(node) -> tuple[int, str | None]:
 async def in_thread(fn, *args, **kw):
     """Run a blocking helper (wait_for, a process stop) without stopping the event loop."""
     return await asyncio.to_thread(fn, *args, **kw)
+
+
+def progress(c: WSClient, names) -> str:
+    """Per source: lines received, highest seq, dropped ranges (for failure messages)."""
+    out = []
+    for n in names:
+        seqs = c.seqs(n)
+        drops = [(d["from_seq"], d["to_seq"], d["reason"]) for d in c.of_type("dropped") if d["source"] == n]
+        out.append(f"{n}: {len(seqs)} lines, last seq {seqs[-1] if seqs else None}, dropped {drops}")
+    return "; ".join(out)
+
+
+async def until_covered(c: WSClient, names, upto, timeout: float, what: str) -> None:
+    """Receive until every seq 1..upto(name) of each source arrived or was reported dropped."""
+    cov = Covered(names)
+    try:
+        await c.until(lambda c: all(cov.update(c.msgs).upto(n, upto(n)) for n in names), timeout, what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nprogress: {progress(c, names)}") from None
 
 
 def files_of(agents) -> dict:
@@ -114,7 +133,7 @@ def test_bus_outage_every_line_once_or_exactly_dropped(bus):
     viewer = bus.viewer(urls, "viewer-1")
     names = WEB[:2]
     wait_sources(viewer, names)
-    writer = LineWriter(files_of(agents), interval=0.01, limit=1500)
+    writer = LineWriter(files_of(agents), interval=0.01, limit=3000)
 
     async def scenario():
         c = await ws_open(viewer, "source=*/app")
@@ -131,12 +150,10 @@ def test_bus_outage_every_line_once_or_exactly_dropped(bus):
             await in_thread(wait_for, lambda: bus_state(node) == (200, "connected"), 20,
                             f"/readyz of {node.host} to answer 200 with bus connected after the restart")
         # Lines written after the bus came back arrive too; then stop writing.
-        upto = writer.count() + 20
-        await c.until(lambda c: all(covered(c.msgs, n, upto) for n in names), 20,
-                      "the lines written after the bus came back")
+        upto = min(writer.count() + 20, writer.limit)
+        await until_covered(c, names, lambda n: upto, 20, f"lines up to seq {upto}, written after the bus came back")
         written = writer.finish()
-        await c.until(lambda c: all(covered(c.msgs, n, len(written[n])) for n in names), 20,
-                      "every written line, or a dropped record for it")
+        await until_covered(c, names, lambda n: len(written[n]), 20, "every written line, or a dropped record for it")
         await c.quiet(0.3)
         await c.close()
         return c, written
@@ -167,7 +184,7 @@ def test_viewer_moves_to_another_nats_node_without_a_gap(bus):
         wait_for(lambda: any(f"tailcast/agent/{a.host}" in m.connection_names() for m in members), 10,
                  f"the agent {a.host}'s connection in /connz")
     others = [m for m in members if m is not home]
-    writer = LineWriter(files_of(agents), interval=0.01, limit=1500)
+    writer = LineWriter(files_of(agents), interval=0.01, limit=3000)
 
     async def scenario():
         c = await ws_open(viewer, "source=*/app")
@@ -176,12 +193,10 @@ def test_viewer_moves_to_another_nats_node_without_a_gap(bus):
         home.kill()
         await in_thread(wait_for, lambda: home_of(others), 20,
                         f"the viewer to reconnect to another member (was on {home.name})")
-        upto = writer.count() + 20
-        await c.until(lambda c: all(covered(c.msgs, n, upto) for n in names), 20,
-                      "lines written after the viewer moved")
+        upto = min(writer.count() + 20, writer.limit)
+        await until_covered(c, names, lambda n: upto, 20, f"lines up to seq {upto}, written after the viewer moved")
         written = writer.finish()
-        await c.until(lambda c: all(covered(c.msgs, n, len(written[n])) for n in names), 20,
-                      "every written line")
+        await until_covered(c, names, lambda n: len(written[n]), 20, "every written line")
         await c.quiet(0.3)
         await c.close()
         return c, written
@@ -204,19 +219,19 @@ def test_stopped_agents_are_missing_on_every_viewer_then_reopened(bus):
     for v in viewers:
         wait_sources(v, WEB)
     stopped = {"web-1/app": signal.SIGKILL, "web-2/app": signal.SIGTERM}
-    for a in agents:
-        append_lines(a.logs["app"], [f"{a.host} before {k}" for k in (1, 2, 3)])
-    for a in agents[:2]:  # the numbering must be saved to continue it after a SIGKILL
-        wait_for(lambda: (a.logs["app"].parent / "state" / "positions.json").exists(), 10,
-                 f"{a.host} to save its positions")
     budget = AGENT_TIMEOUT_MS / 1000 + HEARTBEAT_S + 1.5
 
     async def scenario():
         clients = [await ws_open(v, "source=*/app") for v in viewers]
         epochs = clients[0].hello["epochs"]
+        for a in agents:
+            append_lines(a.logs["app"], [f"{a.host} before {k}" for k in (1, 2, 3)])
         for c in clients:
             assert c.hello["epochs"] == epochs
             await c.until(lambda c: all(len(c.seqs(n)) == 3 for n in WEB), 10, "the first lines of every agent")
+        for a in agents[:2]:  # the numbering must be saved to continue it after a SIGKILL
+            await in_thread(wait_for, lambda: (a.logs["app"].parent / "state" / "positions.json").exists(), 10,
+                            f"{a.host} to save its positions")
         t0 = time.monotonic()
         agents[0].signal(signal.SIGKILL)
         agents[1].signal(signal.SIGTERM)
