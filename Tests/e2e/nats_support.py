@@ -253,6 +253,32 @@ class Bus:
         for srv in self.nats:
             srv.stop()
 
+    def stream_report(self) -> str:
+        """What each live NATS server says of the streams and consumers (for a failed test:
+        did the agents publish, how far did the viewers' consumers get)."""
+        out = []
+        for srv in self.nats:
+            if not srv.alive:
+                continue
+            try:
+                jsz = srv.monitor("/jsz?streams=true&consumers=true")
+            except Exception as exc:  # noqa: BLE001 - a report, not a check
+                out.append(f"--- /jsz of {srv.name}: {exc!r}")
+                continue
+            for account in jsz.get("account_details") or []:
+                for st in account.get("stream_detail") or []:
+                    state = st.get("state") or {}
+                    leader = (st.get("cluster") or {}).get("leader")
+                    out.append(f"--- /jsz of {srv.name}: stream {st.get('name')} leader {leader} "
+                               f"messages {state.get('messages')} seqs {state.get('first_seq')}.."
+                               f"{state.get('last_seq')}")
+                    for con in st.get("consumer_detail") or []:
+                        cfg = con.get("config") or {}
+                        out.append(f"    consumer {con.get('name')} filter {cfg.get('filter_subject')} "
+                                   f"delivered {(con.get('delivered') or {}).get('stream_seq')} "
+                                   f"pending {con.get('num_pending')} ack_pending {con.get('num_ack_pending')}")
+        return "\n".join(out)
+
     def report(self) -> str:
         out = []
         for node in self.tailcast.servers:
@@ -272,8 +298,10 @@ def bus(workdir: Path, tailcast: ServerFactory):
     try:
         yield b
     finally:
+        streams = b.stream_report()
         b.stop_all()
         print(b.report())
+        print(streams)
 
 
 # --------------------------------------------------------------------------- waiting on viewers
