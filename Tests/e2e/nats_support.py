@@ -233,11 +233,12 @@ class Bus:
             p.touch()
             logs[name] = p
         server = {"state_dir": str(d / "state")} if state_dir else None
+        defaults = cluster.pop("defaults", None)
         extra = cluster.pop("server", None)
         if extra:
             server = {**(server or {}), **extra}
         sources = [{"name": n, "kind": "file", "path": str(p)} for n, p in logs.items()]
-        node = self.tailcast(sources=sources, server=server, start=False,
+        node = self.tailcast(sources=sources, server=server, defaults=defaults, start=False,
                              cluster=cluster_table(urls, host, role, **cluster))
         if extra_toml:
             node.config_path.write_text(node.config_path.read_text() + "\n" + extra_toml)

@@ -122,14 +122,42 @@ def test_glob_query_over_three_agents_then_resume_on_the_other_viewer(bus):
             if line["source"] == n:
                 assert line["text"] == written[n][line["seq"] - 1], f"the agent's seq is carried unchanged: {line}"
 
+    # The other query parameters work on remote sources as on one host (viewer 2 holds them all).
+    def non_matching(n):
+        return [k for k, t in enumerate(written[n], 1) if "MATCH" not in t]
+
+    async def queries():
+        cases = [
+            ("source=web-*/app&n=0", WEB, {}),
+            ("source=web-2/*&q=MATCH&n=5", ["web-2/app"], {"web-2/app": [288, 291, 294, 297, 300]}),
+            ("source=web-3/app&q=MATCH&v&n=3", ["web-3/app"], {"web-3/app": non_matching("web-3/app")[-3:]}),
+            ("source=web-1/app&q=MATCH&from=-5m", ["web-1/app"], {"web-1/app": list(range(3, 301, 3))}),
+        ]
+        for query, selected, expect in cases:
+            c = await ws_open(v2, query)
+            assert sorted(c.hello["sources"]) == selected, (query, c.hello)
+            total = sum(len(v) for v in expect.values())
+            await c.until(lambda c: len(c.lines) >= total, 10, f"{total} lines for {query}")
+            await c.quiet(0.3)
+            got = {n: c.seqs(n) for n in selected if c.seqs(n)}
+            assert got == expect, f"{query}: {got}"
+            await c.close()
+
+    run(queries())
+
 
 # --------------------------------------------------------------------------- the bus stops for a while
 
 
-def test_bus_outage_every_line_once_or_exactly_dropped(bus):
+@pytest.mark.parametrize("agent_ring", [None, 100], ids=["big-ring", "small-ring"])
+def test_bus_outage_every_line_once_or_exactly_dropped(bus, agent_ring):
+    """With the default ring the agents keep every line through the outage; with a ring of 100
+    lines they cannot (about 300 lines per agent are written while the bus is down), and what
+    fell out is one exact `evicted` range per gap."""
     nats = bus.nats_server()
     urls = [nats.url]
-    agents = [bus.agent(urls, f"web-{i}") for i in (1, 2)]
+    defaults = {"ring_lines": agent_ring} if agent_ring else None
+    agents = [bus.agent(urls, f"web-{i}", defaults=defaults) for i in (1, 2)]
     viewer = bus.viewer(urls, "viewer-1")
     names = WEB[:2]
     wait_sources(viewer, names)
@@ -160,7 +188,11 @@ def test_bus_outage_every_line_once_or_exactly_dropped(bus):
 
     c, written = run(scenario())
     for n in names:
-        check_exact(c.msgs, n, written[n])
+        lost = check_exact(c.msgs, n, written[n])
+        if agent_ring:
+            assert lost > 0, f"{n}: an agent ring of {agent_ring} lines cannot hold the outage's lines"
+            reasons = {d["reason"] for d in c.of_type("dropped") if d["source"] == n}
+            assert reasons == {"evicted"}, f"{n}: lines lost before reaching the bus are evicted: {reasons}"
 
 
 # --------------------------------------------------------------------------- a three-node NATS cluster
