@@ -143,6 +143,9 @@ public final class RemoteSources: Sendable {
                     ring: LineRing(maxLines: limits.ringLines, maxBytes: limits.ringBytes, firstSeq: 1),
                     metrics: metrics.forSource(name), host: beat.host)
                 handle.setState(beat.stopping ? .waiting("agent \(beat.host) stopped") : s.state)
+                handle.attach(
+                    StreamReadBack(
+                        bus: bus, subject: BusSubjects.source(host: beat.host, name: s.name), epoch: s.epoch, logger: logger))
                 host.sources[s.name] = Remote(handle: handle, subscription: nil)
                 toStart.append(handle)
                 changed = true

@@ -25,7 +25,7 @@ public final class SourceHandle: Sendable {
     public let ring: LineRing
     public let metrics: PipelineMetrics.PerSource
     private let stateBox: Mutex<SourceState>
-    private let readBackBox = Mutex<JournalReadBack?>(nil)
+    private let readBackBox = Mutex<(any ReadBackService)?>(nil)
 
     public init(
         name: String, kind: SourceKind, path: String?, epoch: String, ring: LineRing,
@@ -45,12 +45,12 @@ public final class SourceHandle: Sendable {
         metrics.ringMaxBytes.record(ring.maxBytes)
     }
 
-    /// A journal source's read-back of entries that left the ring (nil for files, and until
-    /// the journal thread is made).
-    public var journalReadBack: JournalReadBack? { readBackBox.withLock { $0 } }
+    /// Where lines that left the ring are read back from: the journal (journal sources), the
+    /// bus's stream (other hosts' sources); `nil` for files.
+    public var readBack: (any ReadBackService)? { readBackBox.withLock { $0 } }
 
-    /// Attaches the journal source's read-back (done by ``JournalThread``).
-    public func attach(_ readBack: JournalReadBack) {
+    /// Attaches the source's read-back (done by ``JournalThread`` and ``RemoteSources``).
+    public func attach(_ readBack: any ReadBackService) {
         readBackBox.withLock { $0 = readBack }
     }
 

@@ -125,7 +125,7 @@ public struct Subscription {
                 } else {
                     cursor.nextSeq = min(point.seq &+ 1, next)
                     cursor.gapReason = .evicted
-                    if cursor.nextSeq < first, source.journalReadBack != nil {
+                    if cursor.nextSeq < first, source.readBack != nil {
                         // A journal source reads what left its ring back from the journal.
                         cursor.readBack = JournalReadBackCursor(from: cursor.nextSeq, until: first)
                         cursor.gapReason = nil
@@ -134,7 +134,7 @@ public struct Subscription {
             } else if let from = query.from {
                 // Every held line at or after TIME (with `n`, the last n kept ones of those).
                 let start = source.ring.firstSeq(atOrAfter: from.microseconds)
-                if start.evicted, query.backlog == 0, source.journalReadBack != nil, from.microseconds > 0 {
+                if start.evicted, query.backlog == 0, source.readBack?.readsByTime == true, from.microseconds > 0 {
                     // A journal source reads the entries at or after TIME that left its ring back
                     // from the journal, numbered as they were; then the ring.
                     cursor.readBack = JournalReadBackCursor(fromRealtime: UInt64(from.microseconds), until: start.seq)
@@ -506,6 +506,10 @@ public struct Subscription {
     /// The `seq` this reader reads next in each selected source, in ``sources`` order.
     public var nextSeqs: [UInt64] { cursors.map(\.nextSeq) }
 
+    /// Whether some source is still reading lines that left its ring back (from the journal or
+    /// the bus's stream); its lines come before the ring's.
+    public var isReadingBack: Bool { cursors.contains { $0.readBack != nil } }
+
     /// Where this reader stands in every selected source, as `since` takes it:
     /// `SRC:SEQ:EPOCH,…` (SEQ is the last line read or skipped).
     public var resumePosition: String {
@@ -531,7 +535,7 @@ extension Subscription {
         frame: inout LinesFrame?, out: inout [ByteBuffer]
     ) -> ReadBackPoll {
         let source = cursors[ci].source
-        guard var rb = cursors[ci].readBack, let service = source.journalReadBack else {
+        guard var rb = cursors[ci].readBack, let service = source.readBack else {
             cursors[ci].readBack = nil
             return .done
         }
