@@ -73,7 +73,20 @@ private func seqs(_ slices: [LineSlice]) -> [UInt64] {
         let bell = Doorbell()
         ring.register(bell)
         ring.skip(to: 10)
-        await bell.wait()  // returns because the skip rang it
+        let rang = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await bell.wait()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return false
+            }
+            let first = await group.next()!
+            group.cancelAll()  // (a cancelled wait returns)
+            return first
+        }
+        #expect(rang, "the skip did not wake the registered reader")
         ring.unregister(bell)
         #expect(ring.bounds == (1, 10))
         ring.skip(to: 7)  // not after nextSeq: nothing
