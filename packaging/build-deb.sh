@@ -55,8 +55,9 @@ printf 'tailcast (%s) unstable; urgency=medium\n\n  * Initial package.\n\n -- ta
 } | gzip -9n > "$root/usr/share/man/man1/tailcast.1.gz"
 echo "/etc/tailcast/tailcast.toml" > "$root/DEBIAN/conffiles"
 # Shared libraries the binary links (the Swift runtime is static): PCRE2, libsystemd (journal,
-# sd_notify), the NATS C client (agents and viewers on a JetStream bus), and the C/C++ runtime.
-DEPENDS="libc6, libgcc-s1, libnats3.4, libpcre2-8-0, libstdc++6, libsystemd0"
+# sd_notify), the NATS C client (agents and viewers on a JetStream bus), zlib (Foundation,
+# WebSocket compression) and the C/C++ runtime.
+DEPENDS="libc6, libgcc-s1, libnats3.4, libpcre2-8-0, libstdc++6, libsystemd0, zlib1g"
 # Every library the binary needs must come from a package in Depends: a new link (say zlib)
 # fails the build here instead of an install on a host that lacks it.
 if command -v objdump >/dev/null; then
