@@ -130,13 +130,8 @@ public final class RemoteSources: Sendable {
                     }
                     continue
                 }
-                if let old = host.sources[s.name] {
-                    // The agent numbers this source again (restarted without saved state).
-                    old.handle.setState(.waiting("agent \(beat.host) restarted the source's numbering"))
-                    old.handle.ring.record(
-                        SourceEvent(.missing, "agent \(beat.host) restarted; reconnect to read epoch \(s.epoch)"))
-                    if let sub = old.subscription { toCancel.append(sub) }
-                }
+                let previous = host.sources[s.name]
+                if let sub = previous?.subscription { toCancel.append(sub) }
                 let name = "\(beat.host)/\(s.name)"
                 let handle = SourceHandle(
                     name: s.name, kind: s.kind, path: s.path, epoch: s.epoch,
@@ -147,6 +142,9 @@ public final class RemoteSources: Sendable {
                     StreamReadBack(
                         bus: bus, subject: BusSubjects.source(host: beat.host, name: s.name), epoch: s.epoch, logger: logger))
                 host.sources[s.name] = Remote(handle: handle, subscription: nil)
+                // The agent numbers this source again (restarted without saved state): readers
+                // of the old epoch move on to the new one with a `dropped` `restarted`.
+                previous?.handle.supersede(by: handle)
                 toStart.append(handle)
                 changed = true
             }

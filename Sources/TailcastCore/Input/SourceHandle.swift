@@ -26,6 +26,7 @@ public final class SourceHandle: Sendable {
     public let metrics: PipelineMetrics.PerSource
     private let stateBox: Mutex<SourceState>
     private let readBackBox = Mutex<(any ReadBackService)?>(nil)
+    private let successorBox = Mutex<SourceHandle?>(nil)
 
     public init(
         name: String, kind: SourceKind, path: String?, epoch: String, ring: LineRing,
@@ -52,6 +53,16 @@ public final class SourceHandle: Sendable {
     /// Attaches the source's read-back (done by ``JournalThread`` and ``RemoteSources``).
     public func attach(_ readBack: any ReadBackService) {
         readBackBox.withLock { $0 = readBack }
+    }
+
+    /// The handle that replaced this one when the source's numbering started again (another
+    /// host's source whose agent restarted without its saved state): readers move on to it.
+    public var successor: SourceHandle? { successorBox.withLock { $0 } }
+
+    /// Hands this source over to `next` (a new epoch) and wakes the readers so they move on.
+    public func supersede(by next: SourceHandle) {
+        successorBox.withLock { $0 = next }
+        ring.wakeReaders()
     }
 
     /// The current state.

@@ -152,6 +152,12 @@ public final class LineRing: Sendable {
         for d in wake { d.ring() }
     }
 
+    /// Rings every registered reader (the source was handed over, see
+    /// ``SourceHandle/supersede(by:)``).
+    public func wakeReaders() {
+        for d in state.withLock({ Array($0.readers.values) }) { d.ring() }
+    }
+
     /// The id the next recorded event will get: a new reader starts its event cursor here.
     public var nextEventID: UInt64 { state.withLock { $0.nextEventID } }
 

@@ -47,5 +47,8 @@ final class ReadBackWake: Sendable {
 
     func set(_ d: Doorbell?) { doorbell.withLock { $0 = d } }
 
+    /// The doorbell registered now.
+    var current: Doorbell? { doorbell.withLock { $0 } }
+
     func ring() { doorbell.withLock { $0 }?.ring() }
 }
