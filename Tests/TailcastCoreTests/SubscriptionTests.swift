@@ -252,6 +252,28 @@ private func dropped(_ envelopes: [[String: Any]]) -> [(reason: String, from: In
         #expect(!paused.lostLinesToSlowness)
     }
 
+    @Test func contextNeverSpansAHole() throws {
+        // After-context stops at the hole.
+        let after = makeSource([])
+        var a = try subscription([("q", "X"), ("A", "2")], after)
+        append(after, ["X1"])
+        after.ring.skip(to: 3)
+        append(after, ["a3", "a4"])
+        let envA = poll(&a)
+        #expect(lines(envA).map(\.text) == ["X1"])
+        #expect(dropped(envA).map { "\($0.reason) \($0.from)-\($0.to)" } == ["evicted 2-2"])
+        // Before-context does not reach back over it (it would come after the `dropped`, out of
+        // `seq` order).
+        let before = makeSource([])
+        var b = try subscription([("q", "X"), ("B", "5")], before)
+        append(before, ["c1", "c2", "c3", "c4"])
+        before.ring.skip(to: 7)
+        append(before, ["X7"])
+        let envB = poll(&b)
+        #expect(lines(envB).map(\.text) == ["X7"])
+        #expect(dropped(envB).map { "\($0.reason) \($0.from)-\($0.to)" } == ["evicted 5-6"])
+    }
+
     @Test func anNReplayOverAHoleGetsTheHeldLinesAndNoDropped() throws {
         func source() -> SourceHandle {
             let s = makeSource((1...5).map { "l\($0)" })

@@ -368,8 +368,8 @@ public final class LineRing: Sendable {
 
     /// Evicts the oldest lines while more than `maxLines` are held, then the oldest blocks
     /// whole while their memory passes `maxBytes` (even the newest: the bound is a bound;
-    /// readers get the exact `dropped` range). O(evicted blocks); forgets the holes a line
-    /// after which was evicted.
+    /// readers get the exact `dropped` range). O(evicted blocks); forgets each hole once a
+    /// line after it is evicted.
     private static func evict(_ s: inout State, maxLines: Int, maxBytes: Int) {
         var excess = s.lineCount - maxLines
         while excess > 0, let b = s.blocks.first {
