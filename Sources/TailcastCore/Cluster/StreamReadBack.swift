@@ -58,7 +58,8 @@ final class StreamReadBack: ReadBackService {
             guard from < until, let last = try bus.lastMessage(subject: subject) else {
                 return channel.finish(gone: start < until ? start...(until - 1) : nil)
             }
-            var cursor = try firstStreamSeq(holding: from, upTo: last.streamSeq)
+            var cursor = try Self.firstStreamSeq(
+                bus: bus, subject: subject, epoch: epoch, reaching: from, upTo: last.streamSeq)
             while from < until, !channel.isCancelled {
                 guard let m = try bus.message(subject: subject, atOrAfter: cursor) else { break }
                 cursor = m.streamSeq + 1
@@ -97,11 +98,14 @@ final class StreamReadBack: ReadBackService {
         channel.finish(gone: from < until ? from...(until - 1) : nil)
     }
 
-    /// The smallest stream sequence whose next message on the subject is of this epoch and
-    /// reaches past `seq` (messages of earlier epochs and earlier lines come before it).
-    private func firstStreamSeq(holding seq: UInt64, upTo last: UInt64) throws(BusError) -> UInt64 {
+    /// The smallest stream sequence whose next message on `subject` is of `epoch` and reaches
+    /// past `seq` (messages of earlier epochs and earlier lines come before it): a binary search
+    /// of direct gets, O(log n) round trips. Past `last` when there is none.
+    static func firstStreamSeq(
+        bus: BusConnection, subject: String, epoch: String, reaching seq: UInt64, upTo last: UInt64
+    ) throws(BusError) -> UInt64 {
         var lo: UInt64 = 1
-        var hi = last
+        var hi = last + 1
         while lo < hi {
             let mid = lo + (hi - lo) / 2
             guard let m = try bus.message(subject: subject, atOrAfter: mid) else {
