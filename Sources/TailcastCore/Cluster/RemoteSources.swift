@@ -34,6 +34,7 @@ public final class RemoteSources: Sendable {
     private let limits: SourceLimits
     private let metrics: PipelineMetrics
     private let logger: Logger
+    private let busMetrics: BusMetrics
     private let hosts = Mutex<[String: Host]>([:])
     private let pending = Mutex<[AgentHeartbeat]>([])
     private let wake = ThreadSignal()
@@ -44,9 +45,10 @@ public final class RemoteSources: Sendable {
 
     /// - Parameter onChange: called with every remote source's handle whenever the set changes.
     public init(
-        bus: BusConnection, settings: ClusterSettings, limits: SourceLimits, metrics: PipelineMetrics, logger: Logger,
-        onChange: @escaping @Sendable ([SourceHandle]) -> Void
+        bus: BusConnection, settings: ClusterSettings, limits: SourceLimits, metrics: PipelineMetrics,
+        busMetrics: BusMetrics, logger: Logger, onChange: @escaping @Sendable ([SourceHandle]) -> Void
     ) {
+        self.busMetrics = busMetrics
         self.bus = bus
         self.settings = settings
         self.limits = limits
@@ -104,6 +106,7 @@ public final class RemoteSources: Sendable {
                 if apply(beat) { changed = true }
             }
             checkLiveness()
+            busMetrics.agents.record(hosts.withLock { h in h.values.filter { !$0.gone }.count })
             if changed { onChange(handles) }
             wake.wait(millis: tick)
         }
@@ -214,7 +217,9 @@ public final class RemoteSources: Sendable {
     private func subscribe(_ handle: SourceHandle, from start: BusConnection.Start) {
         let subject = BusSubjects.source(host: handle.host ?? "", name: handle.localName)
         do {
+            let received = busMetrics.received
             let sub = try bus.subscribeOrdered(subject: subject, start: start) { m in
+                received.increment()
                 RemoteSources.take(m, into: handle)
             }
             hosts.withLock { hosts in
