@@ -20,7 +20,7 @@ find "$root/usr/lib/tailcast" -type d -exec chmod 0755 {} + ; find "$root/usr/li
 ln -s ../lib/tailcast/tailcast "$root/usr/bin/tailcast"
 install -m 0644 packaging/tailcast.toml "$root/etc/tailcast/tailcast.toml"
 install -m 0644 packaging/tailcast.service "$root/lib/systemd/system/tailcast.service"
-install -m 0644 README.md docs/protocol.md docs/configuration.md docs/tail.md "$root/usr/share/doc/tailcast/"
+install -m 0644 README.md docs/protocol.md docs/configuration.md docs/tail.md docs/cluster.md "$root/usr/share/doc/tailcast/"
 cat > "$root/usr/share/doc/tailcast/copyright" <<COPY
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: tailcast
@@ -50,9 +50,31 @@ printf 'tailcast (%s) unstable; urgency=medium\n\n  * Initial package.\n\n -- ta
   echo ".SH FILES"
   echo "/etc/tailcast/tailcast.toml"
   echo ".SH SEE ALSO"
-  echo "/usr/share/doc/tailcast/configuration.md, /usr/share/doc/tailcast/protocol.md, /usr/share/doc/tailcast/tail.md"
+  echo "/usr/share/doc/tailcast/configuration.md, /usr/share/doc/tailcast/protocol.md, /usr/share/doc/tailcast/tail.md,"
+  echo "/usr/share/doc/tailcast/cluster.md"
 } | gzip -9n > "$root/usr/share/man/man1/tailcast.1.gz"
 echo "/etc/tailcast/tailcast.toml" > "$root/DEBIAN/conffiles"
+# Shared libraries the binary links (the Swift runtime is static): PCRE2, libsystemd (journal,
+# sd_notify), the NATS C client (agents and viewers on a JetStream bus), zlib (Foundation,
+# WebSocket compression) and the C/C++ runtime.
+DEPENDS="libc6, libgcc-s1, libnats3.4, libpcre2-8-0, libstdc++6, libsystemd0, zlib1g"
+# Every library the binary needs must come from a package in Depends: a new link (say zlib)
+# fails the build here instead of an install on a host that lacks it.
+if command -v objdump >/dev/null; then
+  missing=""
+  for soname in $(objdump -p "$BIN" | awk '$1 == "NEEDED" { print $2 }'); do
+    pkg=$(dpkg -S "*/$soname" 2>/dev/null | sed -n '1s/[:,].*//p')
+    if [ -z "$pkg" ]; then
+      missing+=$'\n'"  $soname: from no Debian package (is the Swift runtime linked statically?)"
+    elif [[ ", $DEPENDS, " != *", $pkg, "* ]]; then
+      missing+=$'\n'"  $soname: add $pkg"
+    fi
+  done
+  if [ -n "$missing" ]; then
+    echo "build-deb: $BIN needs libraries that Depends ($DEPENDS) does not bring:$missing" >&2
+    exit 1
+  fi
+fi
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 cat > "$root/DEBIAN/control" <<CTRL
 Package: tailcast
@@ -60,7 +82,8 @@ Version: $VERSION
 Architecture: $ARCH
 Maintainer: tailcast maintainers <maintainers@tailcast.invalid>
 Installed-Size: $size
-Depends: libc6, libpcre2-8-0, libsystemd0, libstdc++6, libgcc-s1
+Depends: $DEPENDS
+Suggests: nats-server
 Section: admin
 Priority: optional
 Homepage: https://tailcast.invalid/
@@ -68,6 +91,9 @@ Description: live log tailing over WebSocket
  tailcast follows log files (tail -F semantics) and the systemd journal and
  streams their lines to browsers and WebSocket clients, each with its own
  grep-style filter, backlog, context and lossless resume.
+ .
+ Across many hosts, tailcast agents publish each host's logs to a NATS
+ JetStream bus and viewers serve all of them in one view.
 CTRL
 cat > "$root/DEBIAN/postinst" <<'POST'
 #!/bin/sh

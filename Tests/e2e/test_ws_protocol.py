@@ -221,7 +221,7 @@ def test_hello_fields(tailcast, workdir):
     async def go():
         c = await ws_open(srv, "source=a&q=foo")
         h = c.hello
-        assert h["protocol"] == 1
+        assert h["protocol"] == 2
         assert h["server"] == "tailcast/0.1.0"
         assert h["sources"] == ["a"]
         assert set(h["epochs"]) == {"a"}
@@ -573,7 +573,7 @@ ACCEPTED = [
 def test_boundary_values_accepted(plain_server, query):
     async def go():
         c = await ws_open(plain_server, query)  # asserts that hello comes first
-        assert c.hello["protocol"] == 1
+        assert c.hello["protocol"] == 2
         await c.close()
 
     run(go())

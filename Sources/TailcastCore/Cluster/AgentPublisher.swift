@@ -22,6 +22,7 @@ public final class AgentPublisher: Sendable {
     private let settings: ClusterSettings
     private let sources: @Sendable () -> [SourceHandle]
     private let logger: Logger
+    private let busMetrics: BusMetrics
     private let wake = ThreadSignal()
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
@@ -34,8 +35,10 @@ public final class AgentPublisher: Sendable {
     public var heartbeatMillis: Int { max(100, min(2000, settings.agentTimeoutMillis / 4)) }
 
     public init(
-        bus: BusConnection, settings: ClusterSettings, logger: Logger, sources: @escaping @Sendable () -> [SourceHandle]
+        bus: BusConnection, settings: ClusterSettings, metrics: BusMetrics, logger: Logger,
+        sources: @escaping @Sendable () -> [SourceHandle]
     ) {
+        self.busMetrics = metrics
         self.bus = bus
         self.settings = settings
         self.sources = sources
@@ -234,6 +237,12 @@ public final class AgentPublisher: Sendable {
             (BusSubjects.Header.sourceKind, source.kind.rawValue),
         ]
         let msgID = "\(settings.host)/\(source.localName):\(source.epoch):\(kind.rawValue):\(id ?? "\(first)-\(next)")"
-        try bus.publish(subject: cursor.subject, headers: headers, body: body, msgID: msgID, timeoutMillis: 5000)
+        do {
+            try bus.publish(subject: cursor.subject, headers: headers, body: body, msgID: msgID, timeoutMillis: 5000)
+            busMetrics.published.increment()
+        } catch {
+            busMetrics.publishFailures.increment()
+            throw error
+        }
     }
 }

@@ -25,6 +25,8 @@ public final class BusConnection: @unchecked Sendable {
     private let stateChanges: Mutex<[@Sendable (Bool) -> Void]>
     /// The stream's name.
     public let stream: String
+    /// Library threads that deliver every subscription's messages.
+    static let deliveryThreads: Int32 = 4
 
     /// Connects (or starts trying to) with the `[cluster]` settings.
     public init(settings: ClusterSettings, logger: Logger) throws(BusError) {
@@ -50,6 +52,10 @@ public final class BusConnection: @unchecked Sendable {
         try busCheck(natsOptions_SetTimeout(opts, 2000), "NATS connect timeout")
         try busCheck(natsOptions_SetPingInterval(opts, 5000), "NATS ping interval")
         try busCheck(natsOptions_SetMaxPingsOut(opts, 2), "NATS pings out")
+        // Deliveries of every subscription (one per remote source) share a few library threads
+        // instead of a thread each; each subscription still gets its messages in order.
+        _ = nats_SetMessageDeliveryPoolSize(Self.deliveryThreads)
+        try busCheck(natsOptions_UseGlobalMessageDelivery(opts, true), "NATS delivery pool")
         if let creds = settings.credentials {
             try busCheck(natsOptions_SetUserCredentialsFromFiles(opts, creds, nil), "cannot use [cluster] credentials \(creds)")
         }

@@ -34,6 +34,7 @@ public final class RemoteSources: Sendable {
     private let limits: SourceLimits
     private let metrics: PipelineMetrics
     private let logger: Logger
+    private let busMetrics: BusMetrics
     private let hosts = Mutex<[String: Host]>([:])
     private let pending = Mutex<[AgentHeartbeat]>([])
     private let wake = ThreadSignal()
@@ -44,9 +45,10 @@ public final class RemoteSources: Sendable {
 
     /// - Parameter onChange: called with every remote source's handle whenever the set changes.
     public init(
-        bus: BusConnection, settings: ClusterSettings, limits: SourceLimits, metrics: PipelineMetrics, logger: Logger,
-        onChange: @escaping @Sendable ([SourceHandle]) -> Void
+        bus: BusConnection, settings: ClusterSettings, limits: SourceLimits, metrics: PipelineMetrics,
+        busMetrics: BusMetrics, logger: Logger, onChange: @escaping @Sendable ([SourceHandle]) -> Void
     ) {
+        self.busMetrics = busMetrics
         self.bus = bus
         self.settings = settings
         self.limits = limits
@@ -104,17 +106,49 @@ public final class RemoteSources: Sendable {
                 if apply(beat) { changed = true }
             }
             checkLiveness()
+            busMetrics.agents.record(hosts.withLock { h in h.values.filter { !$0.gone }.count })
             if changed { onChange(handles) }
             wake.wait(millis: tick)
+        }
+    }
+
+    /// Where a new remote source's ring and consumer start: at the first batch of its epoch the
+    /// stream holds (so the ring numbers from there and the consumer skips older epochs), or,
+    /// when the stream holds none, at the agent's oldest held line and the stream's end.
+    struct Origin {
+        var firstSeq: UInt64
+        var start: BusConnection.Start
+    }
+
+    private func origin(host: String, _ s: AgentHeartbeat.Source) -> Origin {
+        let subject = BusSubjects.source(host: host, name: s.name)
+        do {
+            guard let last = try bus.lastMessage(subject: subject) else { return Origin(firstSeq: s.first, start: .all) }
+            let at = try StreamReadBack.firstStreamSeq(bus: bus, subject: subject, epoch: s.epoch, reaching: 0, upTo: last.streamSeq)
+            guard at <= last.streamSeq, let m = try bus.message(subject: subject, atOrAfter: at),
+                m.headers[BusSubjects.Header.epoch] == s.epoch,
+                let first = m.headers[BusSubjects.Header.first].flatMap(UInt64.init)
+            else { return Origin(firstSeq: s.first, start: .streamSeq(last.streamSeq + 1)) }
+            return Origin(firstSeq: first, start: .streamSeq(m.streamSeq))
+        } catch {
+            logger.warning("cannot find where a remote source starts in the stream", metadata: ["error": "\(error)"])
+            return Origin(firstSeq: s.first, start: .all)
         }
     }
 
     /// Takes one heartbeat in; returns whether the set of sources changed.
     private func apply(_ beat: AgentHeartbeat) -> Bool {
         let now = monotonicNanos()
+        // Sources new to this viewer (or in a new epoch): where each starts, found before the
+        // lock (it asks the stream).
+        let fresh = hosts.withLock { hosts in
+            beat.sources.filter { s in hosts[beat.host]?.sources[s.name]?.handle.epoch != s.epoch }
+        }
+        var origins: [String: Origin] = [:]
+        for s in fresh { origins[s.name] = origin(host: beat.host, s) }
         var changed = false
         var toCancel: [BusSubscription] = []
-        var toStart: [SourceHandle] = []
+        var toStart: [(SourceHandle, BusConnection.Start)] = []
         hosts.withLock { hosts in
             var host = hosts[beat.host] ?? Host(lastSeen: now)
             host.lastSeen = now
@@ -130,27 +164,29 @@ public final class RemoteSources: Sendable {
                     }
                     continue
                 }
-                if let old = host.sources[s.name] {
-                    // The agent numbers this source again (restarted without saved state).
-                    old.handle.setState(.waiting("agent \(beat.host) restarted the source's numbering"))
-                    old.handle.ring.record(
-                        SourceEvent(.missing, "agent \(beat.host) restarted; reconnect to read epoch \(s.epoch)"))
-                    if let sub = old.subscription { toCancel.append(sub) }
-                }
+                guard let origin = origins[s.name] else { continue }  // appeared meanwhile: next heartbeat
+                let previous = host.sources[s.name]
+                if let sub = previous?.subscription { toCancel.append(sub) }
                 let name = "\(beat.host)/\(s.name)"
                 let handle = SourceHandle(
                     name: s.name, kind: s.kind, path: s.path, epoch: s.epoch,
-                    ring: LineRing(maxLines: limits.ringLines, maxBytes: limits.ringBytes, firstSeq: 1),
+                    ring: LineRing(maxLines: limits.ringLines, maxBytes: limits.ringBytes, firstSeq: origin.firstSeq),
                     metrics: metrics.forSource(name), host: beat.host)
                 handle.setState(beat.stopping ? .waiting("agent \(beat.host) stopped") : s.state)
+                handle.attach(
+                    StreamReadBack(
+                        bus: bus, subject: BusSubjects.source(host: beat.host, name: s.name), epoch: s.epoch, logger: logger))
                 host.sources[s.name] = Remote(handle: handle, subscription: nil)
-                toStart.append(handle)
+                // The agent numbers this source again (restarted without saved state): readers
+                // of the old epoch move on to the new one with a `dropped` `restarted`.
+                previous?.handle.supersede(by: handle)
+                toStart.append((handle, origin.start))
                 changed = true
             }
             hosts[beat.host] = host
         }
         for sub in toCancel { sub.cancel() }
-        for handle in toStart { subscribe(handle) }
+        for (handle, start) in toStart { subscribe(handle, from: start) }
         return changed
     }
 
@@ -163,11 +199,13 @@ public final class RemoteSources: Sendable {
     private func checkLiveness() {
         let now = monotonicNanos()
         let timeout = Int64(settings.agentTimeoutMillis) * 1_000_000
+        let busUp = bus.isConnected
         hosts.withLock { hosts in
             for (name, var host) in hosts where !host.gone && now &- host.lastSeen > timeout {
                 host.gone = true
+                let silent = "no heartbeat from agent \(name) for \(settings.agentTimeoutMillis) ms"
                 for r in host.sources.values {
-                    markGone(r.handle, "agent \(name) sent no heartbeat for \(settings.agentTimeoutMillis) ms")
+                    markGone(r.handle, busUp ? silent : "this viewer lost the bus (\(silent))")
                 }
                 hosts[name] = host
                 logger.warning("agent silent; its sources are missing", metadata: ["host": "\(name)"])
@@ -176,10 +214,12 @@ public final class RemoteSources: Sendable {
     }
 
     /// Starts the consumer that feeds `handle`'s ring (retried on the next heartbeat if it fails).
-    private func subscribe(_ handle: SourceHandle) {
+    private func subscribe(_ handle: SourceHandle, from start: BusConnection.Start) {
         let subject = BusSubjects.source(host: handle.host ?? "", name: handle.localName)
         do {
-            let sub = try bus.subscribeOrdered(subject: subject, start: .all) { m in
+            let received = busMetrics.received
+            let sub = try bus.subscribeOrdered(subject: subject, start: start) { m in
+                received.increment()
                 RemoteSources.take(m, into: handle)
             }
             hosts.withLock { hosts in

@@ -48,7 +48,7 @@ public struct EnvelopeWriter: Sendable {
         // matched nothing yet can still resume with `since` from here.
         let seqs = sources.map { JSONString.quoted($0.name) + ":" + String($0.ring.bounds.next - 1) }.joined(separator: ",")
         return text(
-            "{\"type\":\"hello\",\"protocol\":1,\"server\":\"\(Self.serverName)\",\"sources\":[\(names)],"
+            "{\"type\":\"hello\",\"protocol\":2,\"server\":\"\(Self.serverName)\",\"sources\":[\(names)],"
                 + "\"epochs\":{\(epochs)},\"seqs\":{\(seqs)},\"query\":\(query.json),\"heartbeat_ms\":\(heartbeatMillis)}")
     }
 

@@ -25,7 +25,8 @@ public final class SourceHandle: Sendable {
     public let ring: LineRing
     public let metrics: PipelineMetrics.PerSource
     private let stateBox: Mutex<SourceState>
-    private let readBackBox = Mutex<JournalReadBack?>(nil)
+    private let readBackBox = Mutex<(any ReadBackService)?>(nil)
+    private let successorBox = Mutex<SourceHandle?>(nil)
 
     public init(
         name: String, kind: SourceKind, path: String?, epoch: String, ring: LineRing,
@@ -45,13 +46,23 @@ public final class SourceHandle: Sendable {
         metrics.ringMaxBytes.record(ring.maxBytes)
     }
 
-    /// A journal source's read-back of entries that left the ring (nil for files, and until
-    /// the journal thread is made).
-    public var journalReadBack: JournalReadBack? { readBackBox.withLock { $0 } }
+    /// Where lines that left the ring are read back from: the journal (journal sources), the
+    /// bus's stream (other hosts' sources); `nil` for files.
+    public var readBack: (any ReadBackService)? { readBackBox.withLock { $0 } }
 
-    /// Attaches the journal source's read-back (done by ``JournalThread``).
-    public func attach(_ readBack: JournalReadBack) {
+    /// Attaches the source's read-back (done by ``JournalThread`` and ``RemoteSources``).
+    public func attach(_ readBack: any ReadBackService) {
         readBackBox.withLock { $0 = readBack }
+    }
+
+    /// The handle that replaced this one when the source's numbering started again (another
+    /// host's source whose agent restarted without its saved state): readers move on to it.
+    public var successor: SourceHandle? { successorBox.withLock { $0 } }
+
+    /// Hands this source over to `next` (a new epoch) and wakes the readers so they move on.
+    public func supersede(by next: SourceHandle) {
+        successorBox.withLock { $0 = next }
+        ring.wakeReaders()
     }
 
     /// The current state.

@@ -5,15 +5,16 @@ import Synchronization
 ///
 /// Promises:
 /// - `append` never blocks on readers: it evicts the oldest lines to stay within the line and
-///   byte bounds (O(1) per evicted line) and wakes each registered reader once per batch.
+///   byte bounds (O(1) per evicted block) and wakes each registered reader once per batch.
 /// - Reads copy no line: they return slices of immutable blocks.
 /// - The lock is held only to update indexes, never across I/O or `await`.
 /// - Holes: `seq`s the source lost before they reached this ring. They arise only from
 ///   ``skip(to:)`` or an ``append(_:)`` past ``bounds``.next, that is for remote sources (whose
-///   agent numbers the lines); a local source never has one, and costs only O(1) checks per
+///   agent numbers the lines); a local source never has one, and pays only O(1) checks per
 ///   read and append for them. A reader reaching a hole learns its exact range
-///   (``RingRead/gapLostAtSource``); ``lines(from:to:)`` and ``usage`` skip and count only
-///   held lines.
+///   (``RingRead/gapLostAtSource``); ``lines(from:to:)`` skips holes and ``usage`` counts held
+///   lines only. A hole is remembered until a line after it is evicted; then it is part of
+///   the evicted range.
 public final class LineRing: Sendable {
     /// An event and the `seq` position it happened at (the ring's `nextSeq` then).
     struct EventRecord {
@@ -149,6 +150,12 @@ public final class LineRing: Sendable {
             return Array(s.readers.values)
         }
         for d in wake { d.ring() }
+    }
+
+    /// Rings every registered reader (the source was handed over, see
+    /// ``SourceHandle/supersede(by:)``).
+    public func wakeReaders() {
+        for d in state.withLock({ Array($0.readers.values) }) { d.ring() }
     }
 
     /// The id the next recorded event will get: a new reader starts its event cursor here.
@@ -361,8 +368,8 @@ public final class LineRing: Sendable {
 
     /// Evicts the oldest lines while more than `maxLines` are held, then the oldest blocks
     /// whole while their memory passes `maxBytes` (even the newest: the bound is a bound;
-    /// readers get the exact `dropped` range). O(evicted blocks); forgets the holes a line
-    /// after which was evicted.
+    /// readers get the exact `dropped` range). O(evicted blocks); forgets each hole once a
+    /// line after it is evicted.
     private static func evict(_ s: inout State, maxLines: Int, maxBytes: Int) {
         var excess = s.lineCount - maxLines
         while excess > 0, let b = s.blocks.first {

@@ -35,7 +35,7 @@ struct JournalReadBackCursor {
     }
 
     /// Starts the read-back on `service`.
-    func start(on service: JournalReadBack, wake: @escaping @Sendable () -> Void) -> JournalReadBackJob {
+    func start(on service: any ReadBackService, wake: @escaping @Sendable () -> Void) -> JournalReadBackJob {
         if let t = fromRealtime { return service.readBack(fromRealtime: t, until: until, wake: wake) }
         return service.readBack(from: from, until: until, wake: wake)
     }
@@ -46,6 +46,9 @@ final class ReadBackWake: Sendable {
     private let doorbell = Mutex<Doorbell?>(nil)
 
     func set(_ d: Doorbell?) { doorbell.withLock { $0 = d } }
+
+    /// The doorbell registered now.
+    var current: Doorbell? { doorbell.withLock { $0 } }
 
     func ring() { doorbell.withLock { $0 }?.ring() }
 }

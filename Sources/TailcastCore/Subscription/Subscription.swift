@@ -27,7 +27,7 @@ import NIOCore
 public struct Subscription {
     /// A reader's place in one source.
     struct Cursor {
-        let source: SourceHandle
+        var source: SourceHandle
         var nextSeq: UInt64
         var eventID: UInt64
         var afterRemaining = 0
@@ -44,6 +44,10 @@ public struct Subscription {
         var sent = 0
         /// Journal read-back of a `since` older than the ring (see the extension at the end).
         var readBack: JournalReadBackCursor?
+        /// The first gap this cursor meets is read back (from the journal or the stream) rather
+        /// than reported, when the source can: its start was placed where lines may leave the
+        /// ring before the first read (a `since`, a new epoch).
+        var readsBackFirstGap = false
     }
 
     /// The state of an `n` replay's backward scan over one ring.
@@ -59,7 +63,7 @@ public struct Subscription {
     }
 
     public let query: Query
-    public let sources: [SourceHandle]
+    public private(set) var sources: [SourceHandle]
     private var cursors: [Cursor]
     private var filter: LineFilter
     private let writer: EnvelopeWriter
@@ -125,7 +129,8 @@ public struct Subscription {
                 } else {
                     cursor.nextSeq = min(point.seq &+ 1, next)
                     cursor.gapReason = .evicted
-                    if cursor.nextSeq < first, source.journalReadBack != nil {
+                    cursor.readsBackFirstGap = true
+                    if cursor.nextSeq < first, source.readBack != nil {
                         // A journal source reads what left its ring back from the journal.
                         cursor.readBack = JournalReadBackCursor(from: cursor.nextSeq, until: first)
                         cursor.gapReason = nil
@@ -134,7 +139,7 @@ public struct Subscription {
             } else if let from = query.from {
                 // Every held line at or after TIME (with `n`, the last n kept ones of those).
                 let start = source.ring.firstSeq(atOrAfter: from.microseconds)
-                if start.evicted, query.backlog == 0, source.journalReadBack != nil, from.microseconds > 0 {
+                if start.evicted, query.backlog == 0, source.readBack?.readsByTime == true, from.microseconds > 0 {
                     // A journal source reads the entries at or after TIME that left its ring back
                     // from the journal, numbered as they were; then the ring.
                     cursor.readBack = JournalReadBackCursor(fromRealtime: UInt64(from.microseconds), until: start.seq)
@@ -231,6 +236,20 @@ public struct Subscription {
         for i in cursors.indices where cursors[i].gapReason == nil { cursors[i].gapReason = .paused }
     }
 
+    /// Moves cursor `ci` to the source that replaced its own, at its oldest held line.
+    private mutating func moveCursor(_ ci: Int, to next: SourceHandle) {
+        let old = cursors[ci].source
+        if let doorbell = readBackWake.current {
+            old.ring.unregister(doorbell)
+            next.ring.register(doorbell)
+        }
+        if let i = sources.firstIndex(where: { $0 === old }) { sources[i] = next }
+        var cursor = Cursor(source: next, nextSeq: next.ring.bounds.first, eventID: 0)
+        cursor.gapReason = .evicted
+        cursor.readsBackFirstGap = true
+        cursors[ci] = cursor
+    }
+
     /// Registers `doorbell` with every selected ring.
     public func register(_ doorbell: Doorbell) {
         readBackWake.set(doorbell)
@@ -310,6 +329,13 @@ public struct Subscription {
             let reason = cursors[ci].gapReason ?? .slowConsumer
             cursors[ci].gapReason = nil
             cursors[ci].silentGap = false
+            if let gap = r.gap, cursors[ci].readsBackFirstGap, !r.gapLostAtSource, source.readBack != nil {
+                cursors[ci].readsBackFirstGap = false
+                cursors[ci].readBack = JournalReadBackCursor(from: gap.lowerBound, until: gap.upperBound + 1)
+                cursors[ci].gapReason = .evicted
+                return pollSource(ci, maxFrameBytes: maxFrameBytes, budget: &budget, frame: &frame, out: &out)
+            }
+            if !r.isEmpty { cursors[ci].readsBackFirstGap = false }
             if let gap = r.gap, r.gapLostAtSource {
                 // A hole: lines the source lost, whatever the cursor's reason; context never
                 // spans it.
@@ -342,7 +368,16 @@ public struct Subscription {
             cursors[ci].eventID = r.nextEventID
             if r.slices.isEmpty {
                 cursors[ci].nextSeq = r.nextSeq
-                if r.isEmpty || r.nextSeq >= source.ring.bounds.next { return false }
+                if r.isEmpty || r.nextSeq >= source.ring.bounds.next {
+                    guard let next = source.successor else { return false }
+                    // The source numbers its lines again (a new epoch): what came after this
+                    // reader's place in the old one is unknown; the new epoch is read whole.
+                    flush(&frame, into: &out)
+                    emit(writer.restarted(source: source.name, oldEpoch: source.epoch, fromSeq: cursors[ci].nextSeq), into: &out)
+                    next.metrics.dropped(.restarted).increment()
+                    moveCursor(ci, to: next)
+                    return pollSource(ci, maxFrameBytes: maxFrameBytes, budget: &budget, frame: &frame, out: &out)
+                }
                 continue
             }
             for slice in r.slices {
@@ -506,6 +541,10 @@ public struct Subscription {
     /// The `seq` this reader reads next in each selected source, in ``sources`` order.
     public var nextSeqs: [UInt64] { cursors.map(\.nextSeq) }
 
+    /// Whether some source is still reading lines that left its ring back (from the journal or
+    /// the bus's stream); its lines come before the ring's.
+    public var isReadingBack: Bool { cursors.contains { $0.readBack != nil } }
+
     /// Where this reader stands in every selected source, as `since` takes it:
     /// `SRC:SEQ:EPOCH,…` (SEQ is the last line read or skipped).
     public var resumePosition: String {
@@ -531,7 +570,7 @@ extension Subscription {
         frame: inout LinesFrame?, out: inout [ByteBuffer]
     ) -> ReadBackPoll {
         let source = cursors[ci].source
-        guard var rb = cursors[ci].readBack, let service = source.journalReadBack else {
+        guard var rb = cursors[ci].readBack, let service = source.readBack else {
             cursors[ci].readBack = nil
             return .done
         }

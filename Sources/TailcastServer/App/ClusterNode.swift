@@ -14,7 +14,10 @@ public final class ClusterNode: Sendable {
     let publisher: AgentPublisher?
     let remote: RemoteSources?
 
-    init(settings: ClusterSettings, registry: SourceRegistry, limits: SourceLimits, metrics: PipelineMetrics, logger: Logger) {
+    init(
+        settings: ClusterSettings, registry: SourceRegistry, limits: SourceLimits, metrics: PipelineMetrics,
+        busMetrics: BusMetrics, logger: Logger
+    ) {
         self.settings = settings
         var bus: BusConnection?
         do {
@@ -23,15 +26,21 @@ public final class ClusterNode: Sendable {
             logger.error("cannot use the bus; serving without it", metadata: ["error": "\(error)"])
         }
         self.bus = bus
+        if let bus {
+            busMetrics.connected.record(bus.isConnected ? 1 : 0)
+            bus.onStateChange { up in busMetrics.connected.record(up ? 1 : 0) }
+        }
         if let bus, settings.role.publishes {
-            publisher = AgentPublisher(bus: bus, settings: settings, logger: logger) { registry.localHandles }
+            publisher = AgentPublisher(bus: bus, settings: settings, metrics: busMetrics, logger: logger) {
+                registry.localHandles
+            }
         } else {
             publisher = nil
         }
         if let bus, settings.role.serves {
-            remote = RemoteSources(bus: bus, settings: settings, limits: limits, metrics: metrics, logger: logger) {
-                registry.setRemote($0)
-            }
+            remote = RemoteSources(
+                bus: bus, settings: settings, limits: limits, metrics: metrics, busMetrics: busMetrics, logger: logger
+            ) { registry.setRemote($0) }
         } else {
             remote = nil
         }

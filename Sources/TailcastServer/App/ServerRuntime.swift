@@ -76,7 +76,8 @@ public struct ServerRuntime: Sendable {
         let registryForBus = self.sourceRegistry
         self.cluster = config.cluster.map { settings in
             ClusterNode(
-                settings: settings, registry: registryForBus, limits: config.defaults, metrics: metrics, logger: logger)
+                settings: settings, registry: registryForBus, limits: config.defaults, metrics: metrics,
+                busMetrics: BusMetrics(factory: PrometheusMetricsFactory(registry: registry)), logger: logger)
         }
         self.hub = ConnectionHub(limit: config.server.maxConnections, perAddressLimit: config.server.maxConnectionsPerAddress)
         self.parser = QueryParser(maxPatterns: config.server.maxPatterns, maxPatternBytes: config.server.maxPatternBytes)

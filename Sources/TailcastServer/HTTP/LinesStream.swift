@@ -152,6 +152,11 @@ final class LinesStream: Sendable {
                 continue
             }
             if !follow {
+                if subscription.isReadingBack {
+                    // A read-back hands its lines as they come: wait for them, not for the ring.
+                    if payloads.isEmpty { await doorbell.wait() }
+                    continue
+                }
                 if payloads.isEmpty || zip(subscription.nextSeqs, ends).allSatisfy({ $0 >= $1 }) { return "caught up" }
                 continue
             }

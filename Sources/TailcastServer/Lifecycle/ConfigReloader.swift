@@ -138,6 +138,11 @@ struct ConfigReloader: Service {
         if running.server != loaded.server { out.append("server") }
         if running.auth != loaded.auth { out.append("auth") }
         if running.tls != loaded.tls { out.append("tls") }
+        var a = running.cluster
+        var b = loaded.cluster
+        a?.line = 0
+        b?.line = 0
+        if a != b { out.append("cluster") }
         return out
     }
 

@@ -16,7 +16,7 @@ import Synchronization
 /// - Lines are rendered by the same ``JournalEntryRenderer`` as live ones: same fragments.
 /// - Entries that cannot be read back (vacuumed, never indexed) are reported as one `gone`
 ///   range each, in `seq` order with the lines.
-public final class JournalReadBack: Sendable {
+public final class JournalReadBack: ReadBackService {
     public static let maxRunning = 4
     public static let blockLines = 1024
     public static let blockBytes = 1 << 20
@@ -80,6 +80,9 @@ public final class JournalReadBack: Sendable {
     }
 
     // MARK: the readers' side
+
+    /// The journal is searched by realtime too.
+    public var readsByTime: Bool { true }
 
     /// Reads entries `from..<until` back (`until` is where the reader's ring part starts).
     /// `wake` is called whenever the job has something new for its reader.
