@@ -404,9 +404,9 @@ class Covered:
     """Incrementally, per source: the first seq not yet received nor inside a `dropped` range,
     so that waiting on a client that receives thousands of envelopes stays cheap."""
 
-    def __init__(self, names: Iterable[str]):
+    def __init__(self, names: Iterable[str], first: int = 1):
         self.have: dict[str, set[int]] = {n: set() for n in names}
-        self.next: dict[str, int] = {n: 1 for n in self.have}
+        self.next: dict[str, int] = {n: first for n in self.have}
         self.seen = 0
 
     def update(self, msgs: list[dict]) -> "Covered":
@@ -427,7 +427,7 @@ class Covered:
         return self
 
     def upto(self, name: str, seq: int) -> bool:
-        """Every seq 1..`seq` of `name` arrived or was reported dropped."""
+        """Every seq from `first` to `seq` of `name` arrived or was reported dropped."""
         return self.next[name] > seq
 
 

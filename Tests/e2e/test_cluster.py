@@ -57,9 +57,9 @@ def progress(c: WSClient, names) -> str:
     return "; ".join(out)
 
 
-async def until_covered(c: WSClient, names, upto, timeout: float, what: str) -> None:
-    """Receive until every seq 1..upto(name) of each source arrived or was reported dropped."""
-    cov = Covered(names)
+async def until_covered(c: WSClient, names, upto, timeout: float, what: str, first: int = 1) -> None:
+    """Receive until every seq first..upto(name) of each source arrived or was reported dropped."""
+    cov = Covered(names, first)
     try:
         await c.until(lambda c: all(cov.update(c.msgs).upto(n, upto(n)) for n in names), timeout, what)
     except AssertionError as exc:
@@ -479,3 +479,33 @@ def test_resume_past_the_streams_retention_is_evicted_exactly(bus):
         f"the lines past the stream's retention are one exact evicted range: {c.summary()}"
     check_exact(c.msgs, "web-1/app", [*first, "new 6"])
     assert c.seqs() == [6]
+
+
+def test_resume_older_than_the_viewers_ring_reads_back_the_stream(bus):
+    """A viewer holding 100 lines per source resumes a client from seq 10 of 400: lines 11..300
+    come back from the stream, 301..400 from its ring, with no gap, no duplicate, no dropped."""
+    nats = bus.nats_server()
+    urls = [nats.url]
+    agent = bus.agent(urls, "web-1")
+    viewer = bus.viewer(urls, "viewer-1", defaults={"ring_lines": 100})
+    wait_sources(viewer, ["web-1/app"])
+    written = [f"line {k}" for k in range(1, 401)]
+
+    async def scenario():
+        c = await ws_open(viewer, "source=web-1/app")
+        epoch = c.hello["epochs"]["web-1/app"]
+        append_lines(agent.logs["app"], written)
+        await c.until(lambda c: "line 400" in c.texts(), 10, "the 400 lines live")
+        await c.close()
+        held = viewer.metrics().value("tailcast_ring_lines", source="web-1/app")
+        assert held <= 100, f"the viewer's ring holds {held} lines, not at most ring_lines = 100"
+        c = await ws_open(viewer, f"since=web-1/app:10:{epoch}")
+        await until_covered(c, ["web-1/app"], lambda n: 400, 15, "lines 11..400", first=11)
+        await c.quiet(0.3)
+        await c.close()
+        return c
+
+    c = run(scenario())
+    assert not c.of_type("dropped"), f"the stream still holds every line: {c.of_type('dropped')}"
+    assert c.seqs() == list(range(11, 401)), f"{c.seqs()[:5]}...{c.seqs()[-5:]} ({len(c.seqs())} lines)"
+    assert c.texts() == written[10:]
