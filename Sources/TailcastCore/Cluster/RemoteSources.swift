@@ -136,9 +136,17 @@ public final class RemoteSources: Sendable {
         }
     }
 
+    /// Hosts a viewer follows at most (a bound on what the bus can make it hold).
+    static let maxHosts = 4096
+
     /// Takes one heartbeat in; returns whether the set of sources changed.
     private func apply(_ beat: AgentHeartbeat) -> Bool {
         let now = monotonicNanos()
+        let full = hosts.withLock { $0[beat.host] == nil && $0.count >= Self.maxHosts }
+        if full {
+            logger.warning("ignoring an agent: this viewer follows the most hosts it may", metadata: ["host": "\(beat.host)"])
+            return false
+        }
         // Sources new to this viewer (or in a new epoch): where each starts, found before the
         // lock (it asks the stream).
         let fresh = hosts.withLock { hosts in
