@@ -191,6 +191,16 @@ public final class RemoteSources: Sendable {
                 toStart.append((handle, origin.start))
                 changed = true
             }
+            if !beat.stopping {
+                // Sources the agent no longer has (removed from its config): gone here too.
+                let named = Set(beat.sources.map(\.name))
+                for (name, r) in host.sources where !named.contains(name) {
+                    markGone(r.handle, "agent \(beat.host) no longer has this source")
+                    if let sub = r.subscription { toCancel.append(sub) }
+                    host.sources[name] = nil
+                    changed = true
+                }
+            }
             hosts[beat.host] = host
         }
         for sub in toCancel { sub.cancel() }
