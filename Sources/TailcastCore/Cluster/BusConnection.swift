@@ -126,7 +126,7 @@ public final class BusConnection: @unchecked Sendable {
     }
 
     /// Creates the stream when missing (subjects `tailcast.>`, file storage, direct gets
-    /// allowed, 2 minutes of duplicate detection), or updates its retention and replicas.
+    /// allowed, 2 minutes of duplicate detection, or `max_age` when shorter), or updates its retention and replicas.
     public func ensureStream(_ settings: ClusterSettings) throws(BusError) {
         var cfg = jsStreamConfig()
         jsStreamConfig_Init(&cfg)
@@ -144,7 +144,7 @@ public final class BusConnection: @unchecked Sendable {
                     cfg.Storage = js_FileStorage
                     cfg.Discard = js_DiscardOld
                     cfg.AllowDirect = true
-                    cfg.Duplicates = 120 * 1_000_000_000
+                    cfg.Duplicates = Int64(min(120, settings.maxAgeSeconds)) * 1_000_000_000
                     var info: UnsafeMutablePointer<jsStreamInfo>?
                     var s = js_GetStreamInfo(&info, js, name, nil, &jerr)
                     if s == NATS_NOT_FOUND {

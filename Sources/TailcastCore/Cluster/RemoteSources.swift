@@ -136,9 +136,17 @@ public final class RemoteSources: Sendable {
         }
     }
 
+    /// Hosts a viewer follows at most (a bound on what the bus can make it hold).
+    static let maxHosts = 4096
+
     /// Takes one heartbeat in; returns whether the set of sources changed.
     private func apply(_ beat: AgentHeartbeat) -> Bool {
         let now = monotonicNanos()
+        let full = hosts.withLock { $0[beat.host] == nil && $0.count >= Self.maxHosts }
+        if full {
+            logger.warning("ignoring an agent: this viewer follows the most hosts it may", metadata: ["host": "\(beat.host)"])
+            return false
+        }
         // Sources new to this viewer (or in a new epoch): where each starts, found before the
         // lock (it asks the stream).
         let fresh = hosts.withLock { hosts in
@@ -182,6 +190,16 @@ public final class RemoteSources: Sendable {
                 previous?.handle.supersede(by: handle)
                 toStart.append((handle, origin.start))
                 changed = true
+            }
+            if !beat.stopping {
+                // Sources the agent no longer has (removed from its config): gone here too.
+                let named = Set(beat.sources.map(\.name))
+                for (name, r) in host.sources where !named.contains(name) {
+                    markGone(r.handle, "agent \(beat.host) no longer has this source")
+                    if let sub = r.subscription { toCancel.append(sub) }
+                    host.sources[name] = nil
+                    changed = true
+                }
             }
             hosts[beat.host] = host
         }

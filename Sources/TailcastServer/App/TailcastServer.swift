@@ -78,28 +78,30 @@ public struct TailcastServer: Sendable {
         if servesLogs { UIRoutes.add(to: routes, basePath: basePath) }
 
         let wsRouter = Router(context: TailcastRequestContext.self)
-        wsRouter.ws(RouterPath(basePath + "/ws")) { request, context in
-            guard servesLogs else { return .dontUpgrade }
-            // Cross-site WebSocket hijacking: a browser page of another origin may not connect.
-            if let origin = request.headers[.origin],
-                !OriginPolicy.allows(
-                    origin: origin, host: request.head.authority,
-                    allowed: runtime.config.server.allowedOrigins)
-            {
-                context.logger.warning("refused a WebSocket from a foreign origin", metadata: ["origin": "\(LogText.escaped(origin))"])
-                return .dontUpgrade
+        // An agent-only node has no /ws: an upgrade there is a 404 like any unknown path.
+        if servesLogs {
+            wsRouter.ws(RouterPath(basePath + "/ws")) { request, context in
+                // Cross-site WebSocket hijacking: a browser page of another origin may not connect.
+                if let origin = request.headers[.origin],
+                    !OriginPolicy.allows(
+                        origin: origin, host: request.head.authority,
+                        allowed: runtime.config.server.allowedOrigins)
+                {
+                    context.logger.warning("refused a WebSocket from a foreign origin", metadata: ["origin": "\(LogText.escaped(origin))"])
+                    return .dontUpgrade
+                }
+                // The guard checked the first request's Host; a later one on a keep-alive
+                // connection is checked here.
+                guard hosts.allows(hostHeader: request.head.authority) else { return .dontUpgrade }
+                return .upgrade([:])
+            } onUpgrade: { inbound, outbound, context in
+                let parameters = QueryString.parse(context.request.uri.query ?? "")
+                let connection = Connection(
+                    runtime: runtime, parameters: parameters,
+                    authorization: context.request.headers[.authorization],
+                    channel: context.requestContext.channel, logger: context.logger)
+                try await connection.run(inbound: inbound, outbound: outbound)
             }
-            // The guard checked the first request's Host; a later one on a keep-alive
-            // connection is checked here.
-            guard hosts.allows(hostHeader: request.head.authority) else { return .dontUpgrade }
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            let parameters = QueryString.parse(context.request.uri.query ?? "")
-            let connection = Connection(
-                runtime: runtime, parameters: parameters,
-                authorization: context.request.headers[.authorization],
-                channel: context.requestContext.channel, logger: context.logger)
-            try await connection.run(inbound: inbound, outbound: outbound)
         }
         let server = runtime.config.server
         let heartbeat = Duration.milliseconds(server.heartbeatMillis)
@@ -111,7 +113,17 @@ public struct TailcastServer: Sendable {
                 autoPing: .enabled(timePeriod: heartbeat), closeTimeout: .seconds(5)))
         let handshakeTimeout = TimeAmount.milliseconds(Int64(server.handshakeTimeoutMillis))
         let tls = runtime.tls
-        let serverBuilder = HTTPServerBuilder { responder in
+        let serverBuilder = HTTPServerBuilder { responder -> any ServerChildChannel in
+            guard servesLogs else {
+                // An agent-only node speaks plain HTTP: an upgrade to /ws is a 404 like any
+                // unknown path (a refused upgrade would be a 400).
+                let plain = GuardedChildChannel(
+                    base: HTTP1Channel(responder: responder, configuration: channelConfiguration.http1),
+                    timeout: handshakeTimeout, maxHeadBytes: 32 << 10, hosts: hosts,
+                    onReject: { runtime.metrics.handshakesRejected.increment() })
+                if let tls { return ReloadableTLSChannel(base: plain, context: tls) }
+                return plain
+            }
             let guarded = GuardedChildChannel(
                 base: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: wsResponder,
