@@ -222,11 +222,14 @@ def test_viewer_moves_to_another_nats_node_without_a_gap(bus):
         c = await ws_open(viewer, "source=*/app")
         writer.start()
         await c.until(lambda c: all(len(c.seqs(n)) >= 20 for n in names), 15, "lines before the node dies")
+        meta = (home.monitor("/jsz").get("meta_cluster") or {}).get("leader")
+        stream = (home.monitor("/jsz?streams=true")["account_details"][0]["stream_detail"][0].get("cluster") or {})
+        killed = f"killed {home.name} (meta leader {meta}, stream leader {stream.get('leader')})"
         home.kill()
-        await in_thread(wait_for, lambda: home_of(others), 20,
-                        f"the viewer to reconnect to another member (was on {home.name})")
+        await in_thread(wait_for, lambda: home_of(others), 20, f"the viewer to reconnect to another member; {killed}")
         upto = min(writer.count() + 20, writer.limit)
-        await until_covered(c, names, lambda n: upto, 20, f"lines up to seq {upto}, written after the viewer moved")
+        await until_covered(c, names, lambda n: upto, 20,
+                            f"lines up to seq {upto}, written after the viewer moved; {killed}")
         written = writer.finish()
         await until_covered(c, names, lambda n: len(written[n]), 20, "every written line")
         await c.quiet(0.3)
