@@ -41,6 +41,8 @@ public final class RemoteSources: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     private let heartbeats = Mutex<BusSubscription?>(nil)
+    /// The last problem logged, so a problem that repeats every heartbeat is logged once.
+    private let lastProblem = Mutex("")
     private let onChange: @Sendable ([SourceHandle]) -> Void
 
     /// - Parameter onChange: called with every remote source's handle whenever the set changes.
@@ -131,7 +133,7 @@ public final class RemoteSources: Sendable {
             else { return Origin(firstSeq: s.first, start: .streamSeq(last.streamSeq + 1)) }
             return Origin(firstSeq: first, start: .streamSeq(m.streamSeq))
         } catch {
-            logger.warning("cannot find where a remote source starts in the stream", metadata: ["error": "\(error)"])
+            warnOnce("cannot find where a remote source starts in the stream", "\(error)")
             return Origin(firstSeq: s.first, start: .all)
         }
     }
@@ -208,6 +210,17 @@ public final class RemoteSources: Sendable {
         return changed
     }
 
+    private func warnOnce(_ message: Logger.Message, _ detail: String) {
+        let key = "\(message): \(detail)"
+        let isNew = lastProblem.withLock { p -> Bool in
+            guard p != key else { return false }
+            p = key
+            return true
+        }
+        guard isNew else { return }
+        logger.warning(message, metadata: ["error": "\(detail)"])
+    }
+
     private func markGone(_ handle: SourceHandle, _ why: String) {
         handle.setState(.waiting(why))
         handle.ring.record(SourceEvent(.missing, why))
@@ -248,7 +261,7 @@ public final class RemoteSources: Sendable {
                 hosts[host]!.sources[handle.localName]!.subscription = sub
             }
         } catch {
-            logger.warning("cannot consume a remote source", metadata: ["source": "\(handle.name)", "error": "\(error)"])
+            warnOnce("cannot consume a remote source", "\(handle.name): \(error)")
             // Forget it so the next heartbeat tries again.
             hosts.withLock { hosts in
                 if let host = handle.host, hosts[host]?.sources[handle.localName]?.handle === handle {
