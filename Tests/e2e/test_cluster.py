@@ -486,7 +486,8 @@ def test_resume_past_the_streams_retention_is_evicted_exactly(bus):
 
 def test_resume_older_than_the_viewers_ring_reads_back_the_stream(bus):
     """A viewer holding 100 lines per source resumes a client from seq 10 of 400: lines 11..300
-    come back from the stream, 301..400 from its ring, with no gap, no duplicate, no dropped."""
+    come back from the stream, 301..400 from its ring, with no gap, no duplicate, no dropped; the
+    same for from=TIME before its ring."""
     nats = bus.nats_server()
     urls = [nats.url]
     agent = bus.agent(urls, "web-1")
@@ -506,6 +507,11 @@ def test_resume_older_than_the_viewers_ring_reads_back_the_stream(bus):
         await until_covered(c, ["web-1/app"], lambda n: 400, 15, "lines 11..400", first=11)
         await c.quiet(0.3)
         await c.close()
+        f = await ws_open(viewer, "source=web-1/app&from=-10m")
+        await until_covered(f, ["web-1/app"], lambda n: 400, 15, "lines 1..400 by time")
+        await f.quiet(0.3)
+        await f.close()
+        assert f.seqs() == list(range(1, 401)) and not f.of_type("dropped"), f"from=-10m: {progress(f, ['web-1/app'])}"
         return c
 
     c = run(scenario())
