@@ -144,6 +144,10 @@ def test_glob_query_over_three_agents_then_resume_on_the_other_viewer(bus):
             await c.close()
 
     run(queries())
+    status, _, body = v2.get("/api/lines?source=web-2/app&q=MATCH&n=2")
+    assert status == 200, (status, body[:200])
+    got = [json.loads(l) for l in body.decode().splitlines() if l.strip()]
+    assert [(l["source"], l["seq"]) for l in got] == [("web-2/app", 297), ("web-2/app", 300)], got
 
 
 # --------------------------------------------------------------------------- the bus stops for a while
@@ -439,6 +443,9 @@ def test_token_grant_names_host_patterns(bus, workdir):
         assert await c.wait_closed(10) == 1008
 
     run(scenario())
+    assert token_get(viewer.port, "/api/lines?source=web-2/app&n=1", web1)[0] == 403
+    status, body = token_get(viewer.port, "/api/lines?source=web-1/app&n=1", web1)
+    assert status == 200 and body["text"] == "web-1 line", (status, body)
 
 
 # --------------------------------------------------------------------------- past the stream's retention
@@ -518,3 +525,31 @@ def test_resume_older_than_the_viewers_ring_reads_back_the_stream(bus):
     assert not c.of_type("dropped"), f"the stream still holds every line: {c.of_type('dropped')}"
     assert c.seqs() == list(range(11, 401)), f"{c.seqs()[:5]}...{c.seqs()[-5:]} ({len(c.seqs())} lines)"
     assert c.texts() == written[10:]
+
+
+def test_glob_is_resolved_when_the_query_is_made(bus):
+    """`source=*/app` selects the sources known when the query is made: a host that joins later
+    is not added to an open connection, and a new query sees it."""
+    nats = bus.nats_server()
+    urls = [nats.url]
+    a1 = bus.agent(urls, "web-1")
+    viewer = bus.viewer(urls, "viewer-1")
+    wait_sources(viewer, ["web-1/app"])
+
+    async def scenario():
+        early = await ws_open(viewer, "source=*/app")
+        assert early.hello["sources"] == ["web-1/app"], early.hello
+        a2 = await in_thread(bus.agent, urls, "web-2")
+        await in_thread(wait_sources, viewer, WEB[:2])
+        late = await ws_open(viewer, "source=*/app")
+        assert late.hello["sources"] == WEB[:2], late.hello
+        append_lines(a1.logs["app"], ["from web-1"])
+        append_lines(a2.logs["app"], ["from web-2"])
+        await late.until(lambda c: len(c.lines) >= 2, 10, "both lines on the new query")
+        await early.until(lambda c: c.lines, 10, "web-1's line on the early query")
+        await early.quiet(0.5)
+        assert early.texts() == ["from web-1"], early.summary()
+        await early.close()
+        await late.close()
+
+    run(scenario())
