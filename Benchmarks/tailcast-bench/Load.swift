@@ -41,6 +41,8 @@ struct Load: AsyncParsableCommand {
     var file: [String] = []
     @Option var lines = 1_000_000
     @Option(help: "Lines per second; 0 writes as fast as possible.") var rate = 0
+    @Option(help: "At a rate: each writer writes the lines due at most every this many milliseconds (0: as soon as one is due).")
+    var writeEveryMs = 0
     @Option var clients = 1
     @Option(help: "Clients that stop reading after connecting (counted among --clients).") var stalled = 0
     @Option(help: "Seconds a stalled client stops reading.") var stallSeconds = 20
@@ -137,11 +139,12 @@ struct Load: AsyncParsableCommand {
             }
             let started = MonotonicClock.nanos()
             let remaining = Int((deadline - min(deadline, started)) / 1_000_000_000)
-            let (lines, rate) = (self.lines, self.rate)
+            let (lines, rate, everyMs) = (self.lines, self.rate, self.writeEveryMs)
             let written = try await withThrowingTaskGroup(of: Int.self) { writers in
                 for f in files {
                     writers.addTask {
-                        try await WriterProcess.run(file: f, lines: lines, rate: rate, tags: tagCount, timeout: max(1, remaining))
+                        try await WriterProcess.run(
+                            file: f, lines: lines, rate: rate, everyMs: everyMs, tags: tagCount, timeout: max(1, remaining))
                     }
                 }
                 return try await writers.reduce(0, +)
