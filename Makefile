@@ -64,7 +64,9 @@ e2e: deps-test
 
 # Release builds; results go to stdout (copy them into Benchmarks/README.md). Issue 11's table
 # beside websocketd and tailon 1.4.3 (its own venv, $(BENCH_VENV)): 3 runs, medians (~15 min);
-# BENCH_QUICK=1 runs once. Single scenarios: Benchmarks/load.sh, Benchmarks/journal.sh.
+# then issue 13's: 3 agents through nats-server (from deps-test) to a viewer, beside the
+# single-host path (~2 min). BENCH_QUICK=1 runs each once. Single scenarios:
+# Benchmarks/load.sh, Benchmarks/journal.sh, Benchmarks/cluster.py --rows ...
 BENCH_VENV := .bench-venv
 bench: deps
 	@missing=""; for p in websocketd bc systemd-journal-remote; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -74,6 +76,7 @@ bench: deps
 	$(SWIFT) build -c release --product tailcast-bench
 	bash Benchmarks/scan.sh
 	TAILON_PY=$(CURDIR)/$(BENCH_VENV)/bin/python python3 Benchmarks/table.py
+	python3 Benchmarks/cluster.py
 
 # Debian package (static Swift runtime) in dist/, checked with lintian when it is installed.
 deb: deps-build

@@ -11,7 +11,9 @@ import WSClient
 
 /// Drives WebSocket clients against a server that follows a file, starts a separate writer
 /// process (`tailcast-bench write`) that appends timestamped lines to it, and measures delivery:
-/// lines/s, latency from write to receive (both sides read `CLOCK_MONOTONIC`), drops.
+/// lines/s, latency from write to receive (both sides read `CLOCK_MONOTONIC`), drops. With
+/// several `--file`s (the sources of several hosts, e.g. agents on a bus), one writer process
+/// per file, all started together, each writing `--lines` at `--rate`.
 ///
 /// Counts lines without decoding envelopes: a tailcast `lines` frame is scanned for `"text":"`
 /// markers, a tailon frame (a JSON array of lines) for `"` followed by a digit; any other frame
@@ -35,9 +37,12 @@ struct Load: AsyncParsableCommand {
     @Option(help: "The server: \(Peer.allCases.map(\.rawValue).joined(separator: ", ")).") var peer = Peer.tailcast
     @Option(help: "Query strings, one per client (cycled); TAG becomes the client's tag, e.g. q=TAG&F (for tailon: a grep regex)")
     var query: [String] = [""]
-    @Option(help: "The file the server follows.") var file: String
+    @Option(help: "The file the server follows; repeat it for several writers (one process per file, each --lines at --rate).")
+    var file: [String] = []
     @Option var lines = 1_000_000
     @Option(help: "Lines per second; 0 writes as fast as possible.") var rate = 0
+    @Option(help: "At a rate: each writer writes the lines due at most every this many milliseconds (0: as soon as one is due).")
+    var writeEveryMs = 0
     @Option var clients = 1
     @Option(help: "Clients that stop reading after connecting (counted among --clients).") var stalled = 0
     @Option(help: "Seconds a stalled client stops reading.") var stallSeconds = 20
@@ -58,6 +63,7 @@ struct Load: AsyncParsableCommand {
         guard clients >= 1, clients <= 20_000 else { throw ValidationError("--clients must be in 1...20000") }
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be in 1...3600 seconds") }
         guard (1...1000).contains(tags) else { throw ValidationError("--tags must be in 1...1000") }
+        guard (1...64).contains(file.count) else { throw ValidationError("--file: give 1...64 files") }
     }
 
     func run() async throws {
@@ -66,13 +72,14 @@ struct Load: AsyncParsableCommand {
         let queries = query
         let url = self.url
         let peer = self.peer
-        let path = URL(fileURLWithPath: file).standardizedFileURL.path
+        let files = file
+        let path = URL(fileURLWithPath: files[0]).standardizedFileURL.path
         let stalledCount = stalled
         let stallNanos = UInt64(stallSeconds) * 1_000_000_000
         let deadline = MonotonicClock.nanos() + UInt64(timeout) * 1_000_000_000
         let tagCount = tags
-        // What each client gets when the writer writes every line (it stops early only at --timeout).
-        let planned = PlannedLines(perTag: LineWriter.perTag(written: lines, tags: tags))
+        // What each client gets when every writer writes every line (they stop early only at --timeout).
+        let planned = PlannedLines(perTag: LineWriter.perTag(written: lines, tags: tags).mapValues { $0 * files.count })
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let log = logger
@@ -82,6 +89,9 @@ struct Load: AsyncParsableCommand {
             for c in 0..<clientCount {
                 let tag = String(format: "tag%03d", c % tagCount)
                 let q = queries[c % queries.count].replacingOccurrences(of: "TAG", with: tag)
+                // A client keeps only its tag's lines when its query names TAG (a query such as
+                // `source=…` alone keeps every line).
+                let keepsTag = queries[c % queries.count].contains("TAG")
                 let full = q.isEmpty || peer == .tailon ? url : url + "?" + q
                 let isStalled = c < stalledCount
                 group.addTask {
@@ -109,7 +119,7 @@ struct Load: AsyncParsableCommand {
                             stats.take(frame.data, now: MonotonicClock.nanos())
                             report.progress.add(stats.lines + stats.dropped - counted, ordering: .relaxed)
                             if Task.isCancelled { break }
-                            if stats.lines + stats.dropped >= planned.expectedFor(tag: tag, pattern: !q.isEmpty) { break }
+                            if stats.lines + stats.dropped >= planned.expectedFor(tag: tag, pattern: keepsTag) { break }
                             if MonotonicClock.nanos() > deadline { break }
                         }
                     }
@@ -129,7 +139,16 @@ struct Load: AsyncParsableCommand {
             }
             let started = MonotonicClock.nanos()
             let remaining = Int((deadline - min(deadline, started)) / 1_000_000_000)
-            let written = try await WriterProcess.run(file: file, lines: lines, rate: rate, tags: tagCount, timeout: max(1, remaining))
+            let (lines, rate, everyMs) = (self.lines, self.rate, self.writeEveryMs)
+            let written = try await withThrowingTaskGroup(of: Int.self) { writers in
+                for f in files {
+                    writers.addTask {
+                        try await WriterProcess.run(
+                            file: f, lines: lines, rate: rate, everyMs: everyMs, tags: tagCount, timeout: max(1, remaining))
+                    }
+                }
+                return try await writers.reduce(0, +)
+            }
             report.writeStarted = started
             report.writeEnded = MonotonicClock.nanos()
             report.written = written

@@ -12,16 +12,19 @@ struct Write: ParsableCommand {
     @Option(help: "Lines per second; 0 writes as fast as possible.") var rate = 0
     @Option(help: "Distinct tags written round-robin (tag000…).") var tags = 100
     @Option(help: "Stop after this many seconds even if not every line is written.") var timeout = 120
+    @Option(help: "At a rate: write the lines due at most every this many milliseconds (0: as soon as one is due).")
+    var everyMs = 0
 
     func validate() throws {
         guard lines >= 0, rate >= 0, timeout > 0 else { throw ValidationError("--lines and --rate must be ≥ 0 and --timeout > 0") }
         guard (1...1000).contains(tags) else { throw ValidationError("--tags must be in 1...1000") }
+        guard (0...10_000).contains(everyMs) else { throw ValidationError("--every-ms must be in 0...10000") }
     }
 
     func run() throws {
         let writer = try LineWriter(path: file, tags: tags)
         let deadline = MonotonicClock.nanos() + UInt64(timeout) * 1_000_000_000
-        let written = writer.write(lines: lines, rate: rate, deadline: deadline)
+        let written = writer.write(lines: lines, rate: rate, everyNanos: UInt64(everyMs) * 1_000_000, deadline: deadline)
         print("written=\(written)")
     }
 }
@@ -32,7 +35,8 @@ enum LineShape {
 }
 
 /// Appends `NANOS SEQ tagNNN xxx…` lines of 150 bytes (NANOS is ``MonotonicClock``), in batches:
-/// at a rate, every line due is written in one `write(2)`; as fast as possible, 2 000 lines per call.
+/// at a rate, every line due is written in one `write(2)` (at most every `everyNanos` when that is
+/// not 0); as fast as possible, 2 000 lines per call.
 /// Line `seq` carries tag `seq % tags`.
 final class LineWriter {
     let fd: Int32
@@ -64,17 +68,18 @@ final class LineWriter {
     }
 
     /// Writes until `lines` are written or `deadline` (monotonic nanoseconds) passes; returns the count written.
-    func write(lines: Int, rate: Int, deadline: UInt64) -> Int {
+    func write(lines: Int, rate: Int, everyNanos: UInt64 = 0, deadline: UInt64) -> Int {
         var seq = 0
         var buffer = [UInt8]()
         buffer.reserveCapacity(1 << 20)
         let start = MonotonicClock.nanos()
+        var lastWrite: UInt64 = 0
         while seq < lines, MonotonicClock.nanos() < deadline {
             let batch: Int
             if rate > 0 {
                 let due = Int(Double(MonotonicClock.nanos() - start) / 1e9 * Double(rate))
                 batch = min(lines - seq, max(0, due - seq))
-                if batch == 0 {
+                if batch == 0 || (everyNanos > 0 && MonotonicClock.nanos() - lastWrite < everyNanos && due < lines) {
                     usleep(100)
                     continue
                 }
@@ -83,6 +88,7 @@ final class LineWriter {
             }
             buffer.removeAll(keepingCapacity: true)
             let now = MonotonicClock.nanos()
+            lastWrite = now
             for _ in 0..<batch {
                 let tagIndex = seq % tags
                 let lineStart = buffer.count

@@ -10,12 +10,13 @@ enum WriterProcess {
     }
 
     /// Returns the number of lines the writer wrote (its `written=N`).
-    static func run(file: String, lines: Int, rate: Int, tags: Int, timeout: Int) async throws -> Int {
+    static func run(file: String, lines: Int, rate: Int, everyMs: Int = 0, tags: Int, timeout: Int) async throws -> Int {
         let process = Process()
         process.executableURL = URL(
             fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
         process.arguments = [
             "write", "--file", file, "--lines", String(lines), "--rate", String(rate), "--tags", String(tags), "--timeout", String(timeout),
+            "--every-ms", String(everyMs),
         ]
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -38,6 +38,17 @@ private func fragments(_ b: LineBlock) -> [String] {
         #expect(BusBatch.decode(body, firstSeq: 11, skipping: 3) == nil)
     }
 
+    @Test func oneMessageAcrossBlocks() {
+        let a = block(["a1", "\u{1B}[1ma2\u{1B}[0m", "a3"], from: 1)
+        let b = block(["b1", "b2"], from: 4)
+        let body = BusBatch.encode([LineSlice(block: a, start: 1, end: 3), LineSlice(block: b, start: 0, end: 2)])
+        let d = BusBatch.decode(body, firstSeq: 2)!
+        #expect(d.firstSeq == 2 && d.count == 4)
+        #expect((0..<4).map(d.string(at:)) == [a.string(at: 1), "a3", "b1", "b2"])
+        #expect(fragments(d) == Array(fragments(a)[1...]) + fragments(b))
+        #expect(d.withMatchText(0) { String(decoding: $0, as: UTF8.self) } == "a2")
+    }
+
     @Test func malformedBodiesAreRefusedNotTrapped() {
         let b = block(["one", "two"], from: 1)
         let body = BusBatch.encode(b, 0, 2)

@@ -196,28 +196,39 @@ public final class AgentPublisher: Sendable {
                 any = true
             }
             cursor.eventID = r.nextEventID
+            // One message carries consecutive lines across ring blocks, up to the size bound,
+            // so a backlog goes out in few large messages.
+            var pending: [LineSlice] = []
+            var bytes = 0
+            func flush() throws(BusError) {
+                guard let first = pending.first else { return }
+                let last = pending[pending.count - 1]
+                let next = last.block.firstSeq + UInt64(last.end)
+                try send(cursor, kind: .lines, first: first.firstSeq, next: next, body: BusBatch.encode(pending))
+                cursor.nextSeq = next
+                any = true
+                budget -= 1
+                pending.removeAll(keepingCapacity: true)
+                bytes = 0
+            }
             for slice in r.slices {
+                let recs = slice.block.records
                 var i = slice.start
                 while i < slice.end {
-                    var bytes = 0
                     var j = i
-                    let recs = slice.block.records
                     while j < slice.end {
                         let r = recs[j]
                         let size = Int(r.textLength + r.jsonLength + r.metaLength + r.matchLength) + BusBatch.recordBytes
-                        if bytes + size > Self.maxBatchBytes, j > i { break }
+                        if bytes + size > Self.maxBatchBytes, bytes > 0 || j > i { break }
                         bytes += size
                         j += 1
                     }
-                    let first = slice.block.firstSeq + UInt64(i)
-                    let next = slice.block.firstSeq + UInt64(j)
-                    try send(cursor, kind: .lines, first: first, next: next, body: BusBatch.encode(slice.block, i, j))
-                    cursor.nextSeq = next
-                    any = true
-                    budget -= 1
+                    if j > i { pending.append(LineSlice(block: slice.block, start: i, end: j)) }
+                    if j < slice.end { try flush() }
                     i = j
                 }
             }
+            try flush()
             if r.slices.isEmpty { cursor.nextSeq = max(cursor.nextSeq!, r.nextSeq) }
             if r.slices.isEmpty && r.gap == nil && r.events.isEmpty { return any }
         }

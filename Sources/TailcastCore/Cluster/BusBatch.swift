@@ -16,53 +16,79 @@ public enum BusBatch {
 
     /// The bytes of lines `start..<end` of `block`.
     public static func encode(_ block: LineBlock, _ start: Int, _ end: Int) -> [UInt8] {
-        precondition(start < end && end <= block.count)
-        let recs = block.records
-        let first = recs[start]
-        let last = recs[end - 1]
-        let textRange = Int(first.textStart)..<Int(last.textStart + last.textLength)
-        let jsonRange = Int(first.jsonStart)..<Int(last.jsonStart + last.jsonLength)
-        var metaLo = Int.max
-        var metaHi = 0
-        var matchLo = Int.max
-        var matchHi = 0
-        for i in start..<end {
-            let r = recs[i]
-            if r.metaLength > 0 {
-                metaLo = min(metaLo, Int(r.metaStart))
-                metaHi = max(metaHi, Int(r.metaStart + r.metaLength))
-            }
-            if r.hasMatchText {
-                matchLo = min(matchLo, Int(r.matchStart))
-                matchHi = max(matchHi, Int(r.matchStart + r.matchLength))
-            }
+        encode([LineSlice(block: block, start: start, end: end)])
+    }
+
+    /// The bytes of consecutive lines spread over several slices (of one source, in `seq`
+    /// order): one message for a backlog that spans ring blocks.
+    public static func encode(_ slices: [LineSlice]) -> [UInt8] {
+        struct Areas {
+            var text: Range<Int>
+            var json: Range<Int>
+            var meta: Range<Int>
+            var match: Range<Int>
         }
-        let metaRange = metaLo == .max ? 0..<0 : metaLo..<metaHi
-        let matchRange = matchLo == .max ? 0..<0 : matchLo..<matchHi
-        let count = end - start
+        var areas: [Areas] = []
+        areas.reserveCapacity(slices.count)
+        var count = 0
+        var totals = (0, 0, 0, 0)
+        for slice in slices where slice.start < slice.end {
+            let recs = slice.block.records
+            let first = recs[slice.start]
+            let last = recs[slice.end - 1]
+            var metaLo = Int.max
+            var metaHi = 0
+            var matchLo = Int.max
+            var matchHi = 0
+            for i in slice.start..<slice.end {
+                let r = recs[i]
+                if r.metaLength > 0 {
+                    metaLo = min(metaLo, Int(r.metaStart))
+                    metaHi = max(metaHi, Int(r.metaStart + r.metaLength))
+                }
+                if r.hasMatchText {
+                    matchLo = min(matchLo, Int(r.matchStart))
+                    matchHi = max(matchHi, Int(r.matchStart + r.matchLength))
+                }
+            }
+            let a = Areas(
+                text: Int(first.textStart)..<Int(last.textStart + last.textLength),
+                json: Int(first.jsonStart)..<Int(last.jsonStart + last.jsonLength),
+                meta: metaLo == .max ? 0..<0 : metaLo..<metaHi,
+                match: matchLo == .max ? 0..<0 : matchLo..<matchHi)
+            areas.append(a)
+            count += slice.end - slice.start
+            totals.0 += a.text.count
+            totals.1 += a.json.count
+            totals.2 += a.meta.count
+            totals.3 += a.match.count
+        }
         var out: [UInt8] = []
-        out.reserveCapacity(
-            headerBytes + count * recordBytes + textRange.count + jsonRange.count + metaRange.count + matchRange.count)
+        out.reserveCapacity(headerBytes + count * recordBytes + totals.0 + totals.1 + totals.2 + totals.3)
         out.append(version)
         put32(&out, count)
-        put32(&out, textRange.count)
-        put32(&out, jsonRange.count)
-        put32(&out, metaRange.count)
-        put32(&out, matchRange.count)
-        for i in start..<end {
-            let r = recs[i]
-            put32(&out, Int(r.textLength))
-            put32(&out, Int(r.jsonLength))
-            put32(&out, Int(r.metaLength))
-            put32(&out, r.hasMatchText ? Int(r.matchLength) : 0)
-            out.append((r.isASCII ? 1 : 0) | (r.hasFields ? 2 : 0) | (r.hasMatchText ? 4 : 0))
-            out.append(r.priority)
-            withUnsafeBytes(of: r.ts.littleEndian) { out.append(contentsOf: $0) }
+        put32(&out, totals.0)
+        put32(&out, totals.1)
+        put32(&out, totals.2)
+        put32(&out, totals.3)
+        for slice in slices where slice.start < slice.end {
+            let recs = slice.block.records
+            for i in slice.start..<slice.end {
+                let r = recs[i]
+                put32(&out, Int(r.textLength))
+                put32(&out, Int(r.jsonLength))
+                put32(&out, Int(r.metaLength))
+                put32(&out, r.hasMatchText ? Int(r.matchLength) : 0)
+                out.append((r.isASCII ? 1 : 0) | (r.hasFields ? 2 : 0) | (r.hasMatchText ? 4 : 0))
+                out.append(r.priority)
+                withUnsafeBytes(of: r.ts.littleEndian) { out.append(contentsOf: $0) }
+            }
         }
-        out.append(contentsOf: block.text[textRange])
-        out.append(contentsOf: block.json[jsonRange])
-        out.append(contentsOf: block.meta[metaRange])
-        out.append(contentsOf: block.matchText[matchRange])
+        let kept = zip(slices.filter { $0.start < $0.end }, areas)
+        for (slice, a) in kept { out.append(contentsOf: slice.block.text[a.text]) }
+        for (slice, a) in kept { out.append(contentsOf: slice.block.json[a.json]) }
+        for (slice, a) in kept { out.append(contentsOf: slice.block.meta[a.meta]) }
+        for (slice, a) in kept { out.append(contentsOf: slice.block.matchText[a.match]) }
         return out
     }
 

@@ -236,6 +236,21 @@ public struct Subscription {
         for i in cursors.indices where cursors[i].gapReason == nil { cursors[i].gapReason = .paused }
     }
 
+    /// Takes in sources that appeared after the query was made (another host joined the bus and
+    /// the query named a glob, or every source): each is read from now on, like a source
+    /// selected without `n`. Sources already read (by name) are skipped; returns those added.
+    @discardableResult
+    public mutating func adopt(_ handles: [SourceHandle]) -> [SourceHandle] {
+        var added: [SourceHandle] = []
+        for h in handles where !sources.contains(where: { $0.name == h.name }) {
+            if let doorbell = readBackWake.current { h.ring.register(doorbell) }
+            sources.append(h)
+            cursors.append(Cursor(source: h, nextSeq: h.ring.bounds.next, eventID: h.ring.nextEventID))
+            added.append(h)
+        }
+        return added
+    }
+
     /// Moves cursor `ci` to the source that replaced its own, at its oldest held line.
     private mutating func moveCursor(_ ci: Int, to next: SourceHandle) {
         let old = cursors[ci].source

@@ -6,7 +6,8 @@ import TailcastCore
 ///
 /// Promises: made whether or not the bus is reachable (a bus that is down is a log line and
 /// `/readyz` 503 until it is back, never a failed start); ``start()`` and ``stop()`` run the
-/// threads; remote sources are put into the registry as agents appear.
+/// threads; remote sources are put into the registry as agents appear, and open queries by
+/// glob (or of every source) take them in.
 public final class ClusterNode: Sendable {
     public let settings: ClusterSettings
     /// `nil` when the connection could not even be set up (the reason was logged).
@@ -16,7 +17,7 @@ public final class ClusterNode: Sendable {
 
     init(
         settings: ClusterSettings, registry: SourceRegistry, limits: SourceLimits, metrics: PipelineMetrics,
-        busMetrics: BusMetrics, logger: Logger
+        busMetrics: BusMetrics, hub: ConnectionHub, logger: Logger
     ) {
         self.settings = settings
         var bus: BusConnection?
@@ -40,7 +41,11 @@ public final class ClusterNode: Sendable {
         if let bus, settings.role.serves {
             remote = RemoteSources(
                 bus: bus, settings: settings, limits: limits, metrics: metrics, busMetrics: busMetrics, logger: logger
-            ) { registry.setRemote($0) }
+            ) { handles in
+                registry.setRemote(handles)
+                // Queries by glob, or of every source, take in the new ones.
+                Task { await hub.sourcesChanged() }
+            }
         } else {
             remote = nil
         }

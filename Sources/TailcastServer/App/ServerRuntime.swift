@@ -73,13 +73,14 @@ public struct ServerRuntime: Sendable {
                         s, epoch: resume?.epoch ?? epoch, firstSeq: resume?.seq ?? 1,
                         metrics: metrics, host: config.cluster?.host), config: s)
             })
+        self.hub = ConnectionHub(limit: config.server.maxConnections, perAddressLimit: config.server.maxConnectionsPerAddress)
         let registryForBus = self.sourceRegistry
+        let hub = self.hub
         self.cluster = config.cluster.map { settings in
             ClusterNode(
                 settings: settings, registry: registryForBus, limits: config.defaults, metrics: metrics,
-                busMetrics: BusMetrics(factory: PrometheusMetricsFactory(registry: registry)), logger: logger)
+                busMetrics: BusMetrics(factory: PrometheusMetricsFactory(registry: registry)), hub: hub, logger: logger)
         }
-        self.hub = ConnectionHub(limit: config.server.maxConnections, perAddressLimit: config.server.maxConnectionsPerAddress)
         self.parser = QueryParser(maxPatterns: config.server.maxPatterns, maxPatternBytes: config.server.maxPatternBytes)
     }
 

@@ -62,6 +62,18 @@ struct SourceSelection {
         return selected
     }
 
+    /// Whether `query` takes in sources that appear later: it names a glob, or no source.
+    static func followsNewSources(_ query: Query) -> Bool {
+        query.sources.isEmpty || query.sources.contains(where: SourcePattern.isGlob)
+    }
+
+    /// The sources `query` would read now that `subscription` does not read yet (none when
+    /// the query names only exact sources, or the selection fails now).
+    func newSources(for query: Query, besides current: [SourceHandle]) -> [SourceHandle] {
+        guard Self.followsNewSources(query), let now = try? sources(for: query) else { return [] }
+        return now.filter { s in !current.contains { $0.name == s.name } }
+    }
+
     /// A subscription over the sources `query` reads.
     func subscription(for query: Query, paused: Bool) throws(QueryError) -> Subscription {
         try Subscription(query: query, sources: sources(for: query), writer: runtime.writer, metrics: runtime.metrics, paused: paused)

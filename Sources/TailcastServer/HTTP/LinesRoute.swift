@@ -83,7 +83,7 @@ enum LinesRoute {
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
         let stream = LinesStream(
             runtime: runtime, subscription: subscription, envelopes: runtime.writer.formatted(format),
-            follow: options.follow, admission: admission, channel: context.channel,
+            follow: options.follow, grant: context.grant, admission: admission, channel: context.channel,
             logger: context.logger, parameters: QueryString.parse(request.uri.query ?? ""))
         return Response(
             status: .ok, headers: headers,

@@ -26,6 +26,8 @@ final class LinesStream: Sendable {
     /// Writes this answer's own records (heartbeats, the slow-consumer error) in its format.
     private let envelopes: EnvelopeWriter
     private let follow: Bool
+    /// What the request's token may read (for sources that appear while it follows).
+    private let grant: TokenTable.Grant
     private let admission: HubAdmission?
     private let channel: any Channel
     private let logger: Logger
@@ -35,8 +37,9 @@ final class LinesStream: Sendable {
 
     init(
         runtime: ServerRuntime, subscription: consuming sending Subscription, envelopes: EnvelopeWriter, follow: Bool,
-        admission: HubAdmission?, channel: any Channel, logger: Logger, parameters: [(String, String)]
+        grant: TokenTable.Grant, admission: HubAdmission?, channel: any Channel, logger: Logger, parameters: [(String, String)]
     ) {
+        self.grant = grant
         self.runtime = runtime
         self.pending = Mutex(subscription)
         self.envelopes = envelopes
@@ -131,6 +134,11 @@ final class LinesStream: Sendable {
                             envelopes.error(QueryError(code: "unauthorized", param: "token", message: message)),
                             to: &writer, clock: clock)
                         return "token revoked"
+                    case .sourcesChanged:
+                        let added = subscription.adopt(
+                            SourceSelection(runtime: runtime, grant: grant).newSources(
+                                for: subscription.query, besides: subscription.sources))
+                        if !added.isEmpty, inbox.access != nil { inbox.access?.sources = subscription.sources.map(\.name) }
                     default: continue  // a stream takes no client messages
                     }
                 }

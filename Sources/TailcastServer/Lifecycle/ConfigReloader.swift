@@ -117,6 +117,11 @@ struct ConfigReloader: Service {
         }
         for entry in kept.values { supervisor.remove(entry) }
         runtime.sourceRegistry.replace(with: next)
+        if !added.isEmpty {
+            // Queries by glob, or of every source, take in the added ones.
+            let hub = runtime.hub
+            Task { await hub.sourcesChanged() }
+        }
         for entry in added {
             do { try supervisor.add(entry) } catch {
                 logger.error("cannot start source", metadata: ["source": "\(entry.config.name)", "error": "\(error.description)"])

@@ -178,6 +178,15 @@ struct Sender {
                     case .revoked(let message):
                         await closeRevoked(message)
                         return
+                    case .sourcesChanged:
+                        guard let current = currentGrant() else { continue }
+                        let added = subscription.adopt(
+                            SourceSelection(runtime: runtime, grant: current).newSources(
+                                for: subscription.query, besides: subscription.sources))
+                        if !added.isEmpty, let message = recordAccess(reading: subscription.sources) {
+                            await closeRevoked(message)
+                            return
+                        }
                     case .binary:
                         try await write(
                             runtime.writer.error(

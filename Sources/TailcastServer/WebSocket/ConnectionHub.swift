@@ -96,6 +96,11 @@ public actor ConnectionHub {
         return told
     }
 
+    /// Tells every live connection that sources appeared (see ``ConnectionCommand/sourcesChanged``).
+    public func sourcesChanged() {
+        for entry in inboxes.values { entry.inbox.post(.sourcesChanged) }
+    }
+
     /// Closes the channels of the connections still open (peers that take no close frame).
     public func closeRemaining() {
         for entry in inboxes.values { entry.channel.close(promise: nil) }

@@ -12,6 +12,9 @@ enum ConnectionCommand: Sendable {
     /// A reload of the tokens file took away the connection's token, or a source it reads:
     /// send the `unauthorized` error with this message and close with 1008.
     case revoked(String)
+    /// Sources appeared (another host joined the bus): a query by glob, or of every source,
+    /// takes in those it matches.
+    case sourcesChanged
 }
 
 /// A connection's inbox: at most one client message, the shutdown and revocation flags, the
@@ -33,6 +36,7 @@ final class ConnectionInbox: Sendable {
         var message: ConnectionCommand?
         var goingAway = false
         var revoked: String?
+        var sourcesChanged = false
         var access: ConnectionAccess?
         /// The inbound task, waiting for the slot to be free.
         var deliverer: CheckedContinuation<Void, Never>?
@@ -79,11 +83,13 @@ final class ConnectionInbox: Sendable {
         }
     }
 
-    /// Posts a command from outside the connection (shutdown, revocation); never blocks.
+    /// Posts a command from outside the connection (shutdown, revocation, new sources); never
+    /// blocks.
     func post(_ command: ConnectionCommand) {
         switch command {
         case .goingAway: state.withLock { $0.goingAway = true }
         case .revoked(let message): state.withLock { if $0.revoked == nil { $0.revoked = message } }
+        case .sourcesChanged: state.withLock { $0.sourcesChanged = true }
         case .message, .binary: break
         }
         doorbell.ring()
@@ -103,6 +109,8 @@ final class ConnectionInbox: Sendable {
             var out: [ConnectionCommand] = []
             if s.goingAway { out.append(.goingAway) }
             if let r = s.revoked { out.append(.revoked(r)) }
+            if s.sourcesChanged { out.append(.sourcesChanged) }
+            s.sourcesChanged = false
             if let m = s.message { out.append(m) }
             s.message = nil
             defer { s.deliverer = nil }
