@@ -527,9 +527,9 @@ def test_resume_older_than_the_viewers_ring_reads_back_the_stream(bus):
     assert c.texts() == written[10:]
 
 
-def test_glob_is_resolved_when_the_query_is_made(bus):
-    """`source=*/app` selects the sources known when the query is made: a host that joins later
-    is not added to an open connection, and a new query sees it."""
+def test_a_host_that_joins_later_is_taken_in_by_open_glob_queries(bus):
+    """An open query by glob (`source=*/app`) or of every source takes in a source that appears
+    later (another agent joins), read from then on; a query naming exact sources does not."""
     nats = bus.nats_server()
     urls = [nats.url]
     a1 = bus.agent(urls, "web-1")
@@ -537,19 +537,24 @@ def test_glob_is_resolved_when_the_query_is_made(bus):
     wait_sources(viewer, ["web-1/app"])
 
     async def scenario():
-        early = await ws_open(viewer, "source=*/app")
-        assert early.hello["sources"] == ["web-1/app"], early.hello
+        glob = await ws_open(viewer, "source=*/app")
+        every = await ws_open(viewer, "")
+        exact = await ws_open(viewer, "source=web-1/app")
+        for c in (glob, every, exact):
+            assert c.hello["sources"] == ["web-1/app"], c.hello
         a2 = await in_thread(bus.agent, urls, "web-2")
         await in_thread(wait_sources, viewer, WEB[:2])
-        late = await ws_open(viewer, "source=*/app")
-        assert late.hello["sources"] == WEB[:2], late.hello
         append_lines(a1.logs["app"], ["from web-1"])
         append_lines(a2.logs["app"], ["from web-2"])
-        await late.until(lambda c: len(c.lines) >= 2, 10, "both lines on the new query")
-        await early.until(lambda c: c.lines, 10, "web-1's line on the early query")
-        await early.quiet(0.5)
-        assert early.texts() == ["from web-1"], early.summary()
-        await early.close()
-        await late.close()
+        for c in (glob, every):
+            await c.until(lambda c: len(c.lines) >= 2, 10, "the lines of both hosts on an open glob query")
+        await exact.until(lambda c: c.lines, 10, "web-1's line on the exact query")
+        await exact.quiet(0.5)
+        for c in (glob, every):
+            assert sorted((l["source"], l["seq"], l["text"]) for l in c.lines) == [
+                ("web-1/app", 1, "from web-1"), ("web-2/app", 1, "from web-2")], c.summary()
+            await c.close()
+        assert exact.texts() == ["from web-1"], exact.summary()
+        await exact.close()
 
     run(scenario())
