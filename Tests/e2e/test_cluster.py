@@ -232,8 +232,18 @@ def test_viewer_moves_to_another_nats_node_without_a_gap(bus):
         home.kill()
         await in_thread(wait_for, lambda: home_of(others), 20, f"the viewer to reconnect to another member; {killed}")
         upto = min(writer.count() + 20, writer.limit)
-        await until_covered(c, names, lambda n: upto, 20,
-                            f"lines up to seq {upto}, written after the viewer moved; {killed}")
+        t0 = time.monotonic()
+        try:
+            await until_covered(c, names, lambda n: upto, 20,
+                                f"lines up to seq {upto}, written after the viewer moved; {killed}")
+        except AssertionError as exc:
+            # Measure the stall for the report: does the source resume at all, and when?
+            try:
+                await until_covered(c, names, lambda n: upto, 30, "the stalled source")
+                late = f"they arrived {time.monotonic() - t0:.1f}s after the move"
+            except AssertionError:
+                late = f"still missing {time.monotonic() - t0:.1f}s after the move"
+            raise AssertionError(f"{exc}\n{late}; {progress(c, names)}") from None
         written = writer.finish()
         await until_covered(c, names, lambda n: len(written[n]), 20, "every written line")
         await c.quiet(0.3)
