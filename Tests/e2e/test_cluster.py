@@ -26,10 +26,10 @@ from conftest import WSClient, append_lines, assert_continuous, run, wait_for, w
 from nats_support import (  # noqa: F401 - `bus` is a fixture
     AGENT_TIMEOUT_MS,
     HEARTBEAT_S,
+    Covered,
     LineWriter,
     bus,
     check_exact,
-    Covered,
     since_of,
     wait_sources,
 )
