@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// Promises:
 /// - `append` never blocks on readers: it evicts the oldest lines to stay within the line and
-///   byte bounds (O(1) per evicted block) and wakes each registered reader once per batch.
+///   byte bounds (O(1) per evicted block) and wakes each registered reader once per batch; while
+///   appends keep coming, at most once per ``WakePacing`` interval (a lone line at once).
 /// - Reads copy no line: they return slices of immutable blocks.
 /// - The lock is held only to update indexes, never across I/O or `await`.
 /// - Holes: `seq`s the source lost before they reached this ring. They arise only from
@@ -40,6 +41,8 @@ public final class LineRing: Sendable {
         /// Memory held by `blocks` (``LineBlock/memoryBytes``), whole blocks.
         var byteCount = 0
         var readers: [ObjectIdentifier: Doorbell] = [:]
+        /// When appends wake the readers (see ``WakePacing``).
+        var pacing = WakePacing()
         var events: [EventRecord] = []
         var nextEventID: UInt64 = 0
         /// ``LineRecord/ts`` of the last evicted line, `Int64.min` while none was evicted.
@@ -91,6 +94,8 @@ public final class LineRing: Sendable {
     /// older is no larger than the newer, never across a hole), so each line of a trickle is
     /// copied O(log ``mergeLines``) times.
     public func append(_ block: LineBlock) {
+        let now = MonotonicClock.nanoseconds()
+        var later: Int64?
         let wake = state.withLock { s -> [Doorbell] in
             precondition(block.firstSeq >= s.nextSeq, "blocks must be appended in seq order")
             if block.firstSeq != s.nextSeq { Self.addHole(&s, to: block.firstSeq) }
@@ -113,6 +118,24 @@ public final class LineRing: Sendable {
             s.nextSeq = block.endSeq
             s.lineCount += block.count
             Self.evict(&s, maxLines: maxLines, maxBytes: maxBytes)
+            guard !s.readers.isEmpty else { return [] }
+            switch s.pacing.append(now: now, readers: s.readers.count) {
+            case .now: return Array(s.readers.values)
+            case .at(let t):
+                later = t
+                return []
+            case .pending: return []
+            }
+        }
+        for d in wake { d.ring() }
+        if let later { RingWaker.shared.schedule(self, at: later) }
+    }
+
+    /// The wake ``RingWaker`` performs for an append that came too soon after the last one.
+    func deferredWake() {
+        let now = MonotonicClock.nanoseconds()
+        let wake = state.withLock { s -> [Doorbell] in
+            s.pacing.woke(now: now)
             return Array(s.readers.values)
         }
         for d in wake { d.ring() }

@@ -121,7 +121,6 @@ final class LinesStream: Sendable {
         // Without follow, the answer covers the rings up to here.
         let ends = subscription.sources.map { $0.ring.bounds.next }
         let heartbeat = Int64(settings.heartbeatMillis) * 1_000_000
-        var pacing = ReadPacing()
         while true {
             if Task.isCancelled || !channel.isActive || watch?.isGone == true { return "peer gone" }
             if let inbox = admission?.inbox {
@@ -143,7 +142,6 @@ final class LinesStream: Sendable {
                     }
                 }
             }
-            pacing.polled(at: ConnectionClock.now())
             let payloads = subscription.poll(maxFrameBytes: settings.maxFrameBytes)
             if subscription.lostLinesToSlowness, settings.slowConsumer == .disconnect {
                 runtime.metrics.slowConsumerDisconnects.increment()
@@ -176,9 +174,7 @@ final class LinesStream: Sendable {
                 continue
             }
             await doorbell.wait()
-            // Lines that keep coming are read in batches (see ReadPacing).
-            let wait = pacing.delay(now: ConnectionClock.now())
-            if wait > 0 { try? await Task.sleep(for: .nanoseconds(wait)) }
+
         }
     }
 

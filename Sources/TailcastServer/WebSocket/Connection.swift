@@ -163,7 +163,6 @@ struct Sender {
         }
         var lagging = false
         defer { if lagging { runtime.metrics.readersLagging.decrement() } }
-        var pacing = ReadPacing()
         do {
             try await write(
                 runtime.writer.hello(
@@ -195,7 +194,6 @@ struct Sender {
                         try await handle(text, subscription: &subscription)
                     }
                 }
-                pacing.polled(at: ConnectionClock.now())
                 let frames = subscription.poll(maxFrameBytes: settings.maxFrameBytes)
                 if subscription.isLagging != lagging {
                     lagging = subscription.isLagging
@@ -221,9 +219,6 @@ struct Sender {
                         continue
                     }
                     await inbox.doorbell.wait()
-                    // Lines that keep coming are read in batches (see ReadPacing).
-                    let wait = pacing.delay(now: ConnectionClock.now())
-                    if wait > 0 { try? await Task.sleep(for: .nanoseconds(wait)) }
                     continue
                 }
                 for frame in frames { try await write(frame) }
