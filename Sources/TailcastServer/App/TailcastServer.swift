@@ -136,7 +136,11 @@ public struct TailcastServer: Sendable {
         return Application(
             router: router,
             server: serverBuilder,
-            configuration: .init(address: .hostname(server.host, port: server.port), serverName: "tailcast"),
+            // A backlog for as many connections as may be open, so a crowd connecting at once (a
+            // dashboard wall reloading, viewers after a restart) is not dropped and retried.
+            configuration: .init(
+                address: .hostname(server.host, port: server.port), serverName: "tailcast",
+                backlog: min(4096, max(256, server.maxConnections))),
             services: [
                 supervisor,
                 ConnectionWatchdogService(
