@@ -100,7 +100,10 @@ public struct TailcastServer: Sendable {
                     runtime: runtime, parameters: parameters,
                     authorization: context.request.headers[.authorization],
                     channel: context.requestContext.channel, logger: context.logger)
-                try await connection.run(inbound: inbound, outbound: outbound)
+                // The connection's tasks run on its channel's event loop (see EventLoopTaskExecutor).
+                try await withTaskExecutorPreference(EventLoopTaskExecutor(context.requestContext.channel.eventLoop)) {
+                    try await connection.run(inbound: inbound, outbound: outbound)
+                }
             }
         }
         let server = runtime.config.server
