@@ -23,8 +23,9 @@ import Testing
     @Test func theIntervalGrowsWithReadersUpToItsBound() {
         #expect(WakePacing.interval(readers: 1) == 20_000)
         #expect(WakePacing.interval(readers: 100) == 2_000_000)
-        #expect(WakePacing.interval(readers: 1000) == 20_000_000)
-        #expect(WakePacing.interval(readers: 100_000) == 20_000_000)
+        #expect(WakePacing.interval(readers: 200) == 8_000_000)
+        #expect(WakePacing.interval(readers: 1000) == 40_000_000)
+        #expect(WakePacing.interval(readers: 100_000) == 40_000_000)
     }
 }
 

@@ -1,11 +1,11 @@
 /// When a ring wakes its readers after an append: at once after a quiet spell, and while
 /// appends keep coming at most once per interval that grows with the number of readers
-/// (20 µs per reader, at most 20 ms).
+/// (2 ms for 100, at most 40 ms; see ``interval(readers:)``).
 ///
 /// Why: every wakeup is a task switch, a poll and, mostly, a frame and a `writev` per reader.
 /// At 10 000 lines/s a wake per append costs a million wakeups a second with 100 readers. Paced,
-/// the wakeups a second stay near 50 000 however many readers there are, each carrying a
-/// batch, for at most the interval of added latency (2 ms with 100 readers, 20 ms with 1 000),
+/// the wakeups a second stay at 50 000 or fewer however many readers there are, each carrying a
+/// batch, for at most the interval of added latency (2 ms with 100 readers, 40 ms with 1 000),
 /// and none for a lone line or for a ring with a single reader at up to 50 000 appends/s.
 ///
 /// Pure value, kept under the ring's lock; the caller supplies the monotonic time.
@@ -20,12 +20,18 @@ struct WakePacing {
     }
 
     static let perReader: Int64 = 20_000
-    static let maxInterval: Int64 = 20_000_000
+    static let maxInterval: Int64 = 40_000_000
 
     private var lastWake: Int64 = .min / 2
     private var scheduled = false
 
-    static func interval(readers: Int) -> Int64 { min(maxInterval, Int64(readers) * perReader) }
+    /// 20 µs per reader up to 100 readers (2 ms), then growing with the square of the readers
+    /// (8 ms at 200, 32 ms at 400), at most 40 ms: every wakeup costs each reader a poll and a
+    /// frame, so the wakeups a second must fall as readers grow.
+    static func interval(readers: Int) -> Int64 {
+        let r = Int64(readers)
+        return min(maxInterval, r * perReader * max(1, r / 100))
+    }
 
     /// An append at `now` with `readers` registered.
     mutating func append(now: Int64, readers: Int) -> Decision {

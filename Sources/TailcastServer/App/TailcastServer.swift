@@ -100,7 +100,10 @@ public struct TailcastServer: Sendable {
                     runtime: runtime, parameters: parameters,
                     authorization: context.request.headers[.authorization],
                     channel: context.requestContext.channel, logger: context.logger)
-                try await connection.run(inbound: inbound, outbound: outbound)
+                // The connection's tasks run on its channel's event loop (see EventLoopTaskExecutor).
+                try await withTaskExecutorPreference(EventLoopTaskExecutor(context.requestContext.channel.eventLoop)) {
+                    try await connection.run(inbound: inbound, outbound: outbound)
+                }
             }
         }
         let server = runtime.config.server
@@ -136,7 +139,11 @@ public struct TailcastServer: Sendable {
         return Application(
             router: router,
             server: serverBuilder,
-            configuration: .init(address: .hostname(server.host, port: server.port), serverName: "tailcast"),
+            // A backlog for as many connections as may be open, so a crowd connecting at once (a
+            // dashboard wall reloading, viewers after a restart) is not dropped and retried.
+            configuration: .init(
+                address: .hostname(server.host, port: server.port), serverName: "tailcast",
+                backlog: min(4096, max(256, server.maxConnections))),
             services: [
                 supervisor,
                 ConnectionWatchdogService(
