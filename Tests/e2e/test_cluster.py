@@ -568,3 +568,50 @@ def test_a_host_that_joins_later_is_taken_in_by_open_glob_queries(bus):
         await exact.close()
 
     run(scenario())
+
+
+def test_agent_restarted_without_state_starts_a_new_epoch_on_the_viewers(bus):
+    """An agent restarted without state_dir numbers its source again in a new epoch: a reader of
+    the old epoch gets `dropped` `restarted` and carries on in the new one, and `since` with the
+    old epoch on a viewer gets `restarted` then every held line of the new epoch, as on one host."""
+    nats = bus.nats_server()
+    urls = [nats.url]
+    agent = bus.agent(urls, "web-1")
+    viewer = bus.viewer(urls, "viewer-1")
+    wait_sources(viewer, ["web-1/app"])
+
+    async def scenario():
+        c = await ws_open(viewer, "source=web-1/app")
+        old = c.hello["epochs"]["web-1/app"]
+        append_lines(agent.logs["app"], ["one", "two", "three"])
+        await c.until(lambda c: len(c.lines) == 3, 10, "the first three lines")
+        agent.stop()
+        await in_thread(agent.start)
+        new = await in_thread(wait_for, lambda: (e := _epoch_of(viewer)) != old and e, 15,
+                              "the viewer to know the agent's new epoch")
+        append_lines(agent.logs["app"], ["after restart"])
+        await c.until(lambda c: "after restart" in c.texts(), 10, "the new epoch's line on the open connection")
+        drops = [d for d in c.of_type("dropped") if d["reason"] == "restarted"]
+        assert drops and drops[0]["epoch"] == old, f"an open reader is told its epoch ended: {c.summary()}"
+        await c.close()
+        r = await ws_open(viewer, f"since=web-1/app:3:{old}")
+        assert r.hello["epochs"]["web-1/app"] == new != old, r.hello
+        await r.until(lambda c: "after restart" in c.texts(), 10, "the new epoch's lines after since")
+        await r.quiet(0.3)
+        d = r.of_type("dropped")
+        assert d and {k: d[0].get(k) for k in ("reason", "epoch", "from_seq", "to_seq", "count")} == {
+            "reason": "restarted", "epoch": old, "from_seq": 4, "to_seq": None, "count": None}, r.summary()
+        assert r.msgs.index(d[0]) < min(i for i, m in enumerate(r.msgs) if m["type"] == "lines")
+        assert r.texts()[-1] == "after restart" and len(r.seqs()) == len(set(r.seqs())), r.summary()
+        await r.close()
+
+    run(scenario())
+
+
+def _epoch_of(viewer) -> str | None:
+    """The epoch a new connection's hello gives for web-1/app now."""
+    async def hello():
+        c = await ws_open(viewer, "source=web-1/app")
+        await c.close()
+        return c.hello["epochs"].get("web-1/app")
+    return asyncio.run(hello())
