@@ -334,8 +334,9 @@ def test_bus_unreachable_at_start_then_connects(bus, role):
     start = {"agent": bus.agent, "viewer": bus.viewer, "both": bus.both}[role]
     node = start([nats.url], "web-1", wait_ready=False)  # waits for /healthz 200: no crash
     wait_for(lambda: bus_state(node) == (503, "disconnected"), 10, "/readyz 503 with bus disconnected")
-    wait_for(lambda: re.search(r"\b(bus|nats)\b", node.stderr_text(), re.I), 10,
-             "a log line about the unreachable bus")
+    about_bus = re.compile(rf"^(?=.*\bbus\b)(?=.*127\.0\.0\.1:{nats.port}\b).*$", re.I | re.M)
+    wait_for(lambda: about_bus.search(node.stderr_text()), 10,
+             f"a log line about the unreachable bus naming {nats.url}")
     assert node.alive
     nats.start()
     wait_for(lambda: bus_state(node) == (200, "connected"), 20,
