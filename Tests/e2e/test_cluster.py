@@ -292,7 +292,7 @@ def test_stopped_agents_are_missing_on_every_viewer_then_reopened(bus):
             listed = v.sources()
             assert [listed[n]["state"] for n in WEB] == ["waiting", "waiting", "following"], listed
             status, body = v.get_json("/readyz")
-            assert status == 503, body
+            assert status == 503 and body["bus"] == "connected", body
             assert body["sources"]["web-1/app"]["state"] == "waiting", body
             assert body["sources"]["web-3/app"]["state"] == "following", body
         agents[0].wait_exit()
