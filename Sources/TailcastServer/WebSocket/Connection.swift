@@ -215,18 +215,26 @@ struct Sender {
                     }
                     if subscription.hasPendingWork {
                         // The poll spent its budget: let other connections and requests run.
-                        await Task.yield()
+                        await Self.yieldToTheLoop()
                         continue
                     }
                     await inbox.doorbell.wait()
                     continue
                 }
                 for frame in frames { try await write(frame) }
-                if subscription.hasPendingWork { await Task.yield() }
+                if subscription.hasPendingWork { await Self.yieldToTheLoop() }
             }
         } catch {
             logger.debug("sender ended", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Lets the event loop this connection runs on read and write its sockets before the next
+    /// slice of budgeted work. `Task.yield()` would not: NIO runs the tasks queued on a loop until
+    /// none is left before it polls its sockets, and a yielded task is queued again at once. A hop
+    /// to the cooperative pool and back empties the loop's queue for that moment.
+    static func yieldToTheLoop() async {
+        await withTaskExecutorPreference(globalConcurrentExecutor) { await Task.yield() }
     }
 
     private func makeSubscription(_ query: Query, paused: Bool, grant: TokenTable.Grant) throws(QueryError) -> Subscription {
