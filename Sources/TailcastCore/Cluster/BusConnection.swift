@@ -265,6 +265,10 @@ public final class BusConnection: @unchecked Sendable {
         var so = jsSubOptions()
         jsSubOptions_Init(&so)
         so.Ordered = true
+        // Idle heartbeats every second (the library's default is 5 s): a consumer whose server
+        // died, or whose re-creation failed while the cluster elected a new stream leader, is
+        // noticed after two missed ones and re-created from the last message delivered.
+        so.Config.Heartbeat = 1_000_000_000
         switch start {
         case .all: so.Config.DeliverPolicy = js_DeliverAll
         case .streamSeq(let s):
