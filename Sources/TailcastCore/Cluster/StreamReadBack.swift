@@ -137,29 +137,29 @@ final class StreamReadBack: ReadBackService {
     /// The smallest stream sequence whose next message on the subject is of this epoch and was
     /// stored at or after `time` (µs), by the stream's own clock (`Nats-Time-Stamp`).
     private func firstStreamSeq(storedAtOrAfter time: Int64, upTo last: UInt64) throws(BusError) -> UInt64 {
-        var lo: UInt64 = 1
-        var hi = last + 1
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2
-            guard let m = try bus.message(subject: subject, atOrAfter: mid) else {
-                hi = mid
-                continue
-            }
+        try Self.firstStreamSeq(bus: bus, subject: subject, upTo: last) { m in
             let stored = m.headers["Nats-Time-Stamp"].flatMap { StartTime.parse($0) }?.microseconds ?? .min
-            if m.headers[BusSubjects.Header.epoch] == epoch, stored >= time {
-                hi = mid
-            } else {
-                lo = m.streamSeq + 1
-            }
+            return m.headers[BusSubjects.Header.epoch] == epoch && stored >= time
         }
-        return lo
     }
 
     /// The smallest stream sequence whose next message on `subject` is of `epoch` and reaches
-    /// past `seq` (messages of earlier epochs and earlier lines come before it): a binary search
-    /// of direct gets, O(log n) round trips. Past `last` when there is none.
+    /// past `seq` (messages of earlier epochs and earlier lines come before it). Past `last`
+    /// when there is none.
     static func firstStreamSeq(
         bus: BusConnection, subject: String, epoch: String, reaching seq: UInt64, upTo last: UInt64
+    ) throws(BusError) -> UInt64 {
+        try firstStreamSeq(bus: bus, subject: subject, upTo: last) { m in
+            let next = m.headers[BusSubjects.Header.next].flatMap(UInt64.init) ?? 0
+            return m.headers[BusSubjects.Header.epoch] == epoch && next > seq
+        }
+    }
+
+    /// The smallest stream sequence whose next message on `subject` satisfies `wanted`, which
+    /// must be false for a prefix of the subject's messages and true after: a binary search of
+    /// direct gets, O(log n) round trips. Past `last` when no message satisfies it.
+    private static func firstStreamSeq(
+        bus: BusConnection, subject: String, upTo last: UInt64, where wanted: (BusMessage) -> Bool
     ) throws(BusError) -> UInt64 {
         var lo: UInt64 = 1
         var hi = last + 1
@@ -169,13 +169,7 @@ final class StreamReadBack: ReadBackService {
                 hi = mid
                 continue
             }
-            let h = m.headers
-            let next = h[BusSubjects.Header.next].flatMap(UInt64.init) ?? 0
-            if h[BusSubjects.Header.epoch] == epoch, next > seq {
-                hi = mid
-            } else {
-                lo = m.streamSeq + 1
-            }
+            if wanted(m) { hi = mid } else { lo = m.streamSeq + 1 }
         }
         return lo
     }
