@@ -8,6 +8,8 @@ import Synchronization
 /// Promises:
 /// - Runs on two threads of its own (publishing, heartbeats); reading a source never waits
 ///   for it: it reads the rings like any client, at its own pace.
+/// - Publishes in rounds at most ``lingerNanos`` apart while lines keep coming (a lone line at
+///   once), each message up to ``maxBatchBytes`` of consecutive lines.
 /// - Publishes a message at a time and moves on only when the stream acknowledged it, so it
 ///   always knows the last acknowledged `seq`; after a failure (the bus down, a timeout) it
 ///   publishes again from there, with the same message id, so the stream drops a batch it
@@ -17,6 +19,10 @@ import Synchronization
 public final class AgentPublisher: Sendable {
     /// A message's payload is kept below this (NATS's default limit is 1 MiB).
     static let maxBatchBytes = 512 << 10
+    /// While lines keep coming, a round of publishing starts at most this long after the
+    /// previous one, so lines go out in batches (each message costs the agent, the bus and the
+    /// viewer about as much as its lines); a line after a quiet spell goes at once.
+    static let lingerNanos: Int64 = 5_000_000
 
     private let bus: BusConnection
     private let settings: ClusterSettings
@@ -113,7 +119,13 @@ public final class AgentPublisher: Sendable {
         var streamReady = false
         var lastProblem = ""
         defer { for c in cursors.values { c.source.ring.unregister(c.doorbell) } }
+        var lastRound: Int64?
         while !stopped.load(ordering: .acquiring) {
+            if let last = lastRound {
+                // The previous round published: let lines gather until the linger has passed.
+                let wait = last + Self.lingerNanos - MonotonicClock.nanoseconds()
+                if wait > 0 { usleep(UInt32(wait / 1000)) }
+            }
             // Follow the configured sources (a reload adds and removes some).
             let current = sources()
             let ids = Set(current.map(ObjectIdentifier.init))
@@ -134,6 +146,7 @@ public final class AgentPublisher: Sendable {
                 continue
             }
             var progressed = false
+            let roundStart = MonotonicClock.nanoseconds()
             do {
                 if !streamReady {
                     try bus.ensureStream(settings)
@@ -156,6 +169,7 @@ public final class AgentPublisher: Sendable {
                 wake.wait(millis: 500)
                 continue
             }
+            lastRound = progressed ? roundStart : nil
             if !progressed { wake.wait(millis: 1000) }
         }
     }
@@ -177,6 +191,9 @@ public final class AgentPublisher: Sendable {
         }
         var any = false
         var budget = 64  // messages per source per pass, so one busy source does not starve the rest
+        // A round publishes what the ring held when it began; lines that come meanwhile wait
+        // for the next round (and go out with the lines after them).
+        let roundEnd = ring.bounds.next
         while budget > 0 {
             let from = cursor.nextSeq!
             let r = ring.read(from: from, eventID: cursor.eventID, maxLines: 1 << 16)
@@ -231,6 +248,7 @@ public final class AgentPublisher: Sendable {
             try flush()
             if r.slices.isEmpty { cursor.nextSeq = max(cursor.nextSeq!, r.nextSeq) }
             if r.slices.isEmpty && r.gap == nil && r.events.isEmpty { return any }
+            if cursor.nextSeq! >= roundEnd { return any }
         }
         wake.signal()  // more to publish: come back after the other sources
         return any
