@@ -252,9 +252,35 @@ def test_viewer_moves_to_another_nats_node_without_a_gap(bus):
 
     c, written = run(scenario())
     assert not c.of_type("dropped"), f"no gap when a bus node dies: {c.of_type('dropped')[:3]}"
+    assert "missing" not in c.events(), f"no agent stopped, none is missing: {c.of_type('event')}"
     for n in names:
         check_exact(c.msgs, n, written[n])
         assert_continuous(c.seqs(n), first=1)
+
+
+def test_nodes_starting_together_on_a_cluster_report_no_live_agent_missing(bus):
+    """A viewer up first, a client on it, then two agents starting at once on a three-node
+    cluster (replicas 3): their lines arrive and no live agent is ever reported missing."""
+    members = bus.nats_cluster(3)
+    urls = [m.url for m in members]
+    viewer = bus.viewer(urls, "viewer-1", replicas=3)
+    names = WEB[:2]
+
+    async def scenario():
+        c = await ws_open(viewer, "")
+        agents = await asyncio.gather(*(in_thread(bus.agent, urls, f"web-{i}", replicas=3) for i in (1, 2)))
+        await in_thread(wait_sources, viewer, names)
+        for a in agents:
+            append_lines(a.logs["app"], [f"{a.host} first"])
+        await c.until(lambda c: all(c.texts(n) for n in names), 15, "a line of each agent")
+        await c.quiet(AGENT_TIMEOUT_MS / 1000)
+        await c.close()
+        return c
+
+    c = run(scenario())
+    assert not c.of_type("event"), f"no agent stopped, none is missing or back: {c.of_type('event')}"
+    for n in names:
+        assert c.seqs(n) == [1], f"{n}: {c.summary()}"
 
 
 # --------------------------------------------------------------------------- agent liveness
