@@ -90,7 +90,9 @@ public final class RemoteSources: Sendable {
                 do {
                     let sub = try bus.subscribeCore(subject: BusSubjects.heartbeatFilter) { [weak self] m in
                         guard let self, let beat = AgentHeartbeat.parse(m.data) else { return }
-                        self.pending.withLock { $0.append(beat) }
+                        // Bounded: heartbeats repeat, so one dropped while the thread is behind
+                        // is made good by the next.
+                        self.pending.withLock { if $0.count < Self.maxHosts { $0.append(beat) } }
                         self.wake.signal()
                     }
                     heartbeats.withLock { $0 = sub }
