@@ -10,10 +10,11 @@ import Synchronization
 ///   for it: it reads the rings like any client, at its own pace.
 /// - Publishes in rounds at most ``lingerNanos`` apart while lines keep coming (a lone line at
 ///   once), each message up to ``maxBatchBytes`` of consecutive lines.
-/// - Publishes a message at a time and moves on only when the stream acknowledged it, so it
-///   always knows the last acknowledged `seq`; after a failure (the bus down, a timeout) it
-///   publishes again from there, with the same message id, so the stream drops a batch it
-///   already stored. Lines that left the ring before they could be published are published as
+/// - A round's messages (at most 16 per source) are pipelined, and the round counts only once
+///   the stream acknowledged every one, so it always knows the last acknowledged `seq`; after a
+///   failure (the bus down, a refusal, 5 s without the acknowledgements) every source goes back
+///   to where the round began and publishes again, with the same message ids, so the stream
+///   drops a batch it already stored. Lines that left the ring before they could be published are published as
 ///   one `dropped` message with their exact range.
 /// - On start, continues after the last message the stream holds for the source's epoch.
 public final class AgentPublisher: Sendable {
@@ -112,6 +113,8 @@ public final class AgentPublisher: Sendable {
         /// `nil` until the stream told where the source's epoch left off.
         var nextSeq: UInt64?
         var eventID: UInt64
+        /// Messages sent in the current round.
+        var sent = 0
     }
 
     private func publishLoop() {
@@ -147,6 +150,12 @@ public final class AgentPublisher: Sendable {
             }
             var progressed = false
             let roundStart = MonotonicClock.nanoseconds()
+            // A round's messages are pipelined; it counts as published once the stream
+            // acknowledged them all. After a failure every cursor goes back to where the round
+            // began and the round is published again (same message ids: the stream drops what
+            // it already stored).
+            let before = cursors
+            let errorsBefore = bus.pipelineErrorCount
             do {
                 if !streamReady {
                     try bus.ensureStream(settings)
@@ -154,13 +163,22 @@ public final class AgentPublisher: Sendable {
                 }
                 for id in Array(cursors.keys) {
                     if stopped.load(ordering: .acquiring) { break }
+                    cursors[id]!.sent = 0
                     if try publish(&cursors[id]!) { progressed = true }
                 }
+                try bus.awaitPipelined(timeoutMillis: 5000, errorsBefore: errorsBefore)
+                busMetrics.published.increment(by: Int64(cursors.values.reduce(0) { $0 + $1.sent }))
                 if !lastProblem.isEmpty {
                     logger.info("publishing to the bus again")
                     lastProblem = ""
                 }
             } catch {
+                busMetrics.publishFailures.increment()
+                bus.abandonPipelined()
+                for (id, c) in before where cursors[id] != nil {
+                    cursors[id]!.nextSeq = c.nextSeq
+                    cursors[id]!.eventID = c.eventID
+                }
                 if error.description != lastProblem {
                     logger.warning("cannot publish to the bus; keeping the lines and trying again", metadata: ["error": "\(error)"])
                     lastProblem = error.description
@@ -190,7 +208,9 @@ public final class AgentPublisher: Sendable {
             }
         }
         var any = false
-        var budget = 64  // messages per source per pass, so one busy source does not starve the rest
+        // Messages per source per round: one busy source does not starve the rest, and a
+        // round's pipelined messages stay within the library's bound (``BusConnection/maxPipelined``).
+        var budget = 16
         // A round publishes what the ring held when it began; lines that come meanwhile wait
         // for the next round (and go out with the lines after them).
         let roundEnd = ring.bounds.next
@@ -199,7 +219,7 @@ public final class AgentPublisher: Sendable {
             let r = ring.read(from: from, eventID: cursor.eventID, maxLines: 1 << 16)
             if r.isEmpty && r.nextEventID == cursor.eventID { return any }
             if let gap = r.gap {
-                try send(cursor, kind: .dropped, first: gap.lowerBound, next: gap.upperBound + 1, body: [])
+                try send(&cursor, kind: .dropped, first: gap.lowerBound, next: gap.upperBound + 1, body: [])
                 cursor.nextSeq = gap.upperBound + 1
                 any = true
             }
@@ -207,7 +227,7 @@ public final class AgentPublisher: Sendable {
                 var id = cursor.eventID
                 for e in r.events {
                     let body = Array("{\"event\":\"\(e.kind.rawValue)\",\"detail\":\(JSONString.quoted(e.detail))}".utf8)
-                    try send(cursor, kind: .event, first: cursor.nextSeq!, next: cursor.nextSeq!, body: body, id: "\(runID).\(id)")
+                    try send(&cursor, kind: .event, first: cursor.nextSeq!, next: cursor.nextSeq!, body: body, id: "\(runID).\(id)")
                     id += 1
                 }
                 any = true
@@ -221,7 +241,7 @@ public final class AgentPublisher: Sendable {
                 guard let first = pending.first else { return }
                 let last = pending[pending.count - 1]
                 let next = last.block.firstSeq + UInt64(last.end)
-                try send(cursor, kind: .lines, first: first.firstSeq, next: next, body: BusBatch.encode(pending))
+                try send(&cursor, kind: .lines, first: first.firstSeq, next: next, body: BusBatch.encode(pending))
                 cursor.nextSeq = next
                 any = true
                 budget -= 1
@@ -255,7 +275,7 @@ public final class AgentPublisher: Sendable {
     }
 
     private func send(
-        _ cursor: Cursor, kind: BusSubjects.Kind, first: UInt64, next: UInt64, body: [UInt8], id: String? = nil
+        _ cursor: inout Cursor, kind: BusSubjects.Kind, first: UInt64, next: UInt64, body: [UInt8], id: String? = nil
     ) throws(BusError) {
         let source = cursor.source
         let headers = [
@@ -266,12 +286,7 @@ public final class AgentPublisher: Sendable {
             (BusSubjects.Header.sourceKind, source.kind.rawValue),
         ]
         let msgID = "\(settings.host)/\(source.localName):\(source.epoch):\(kind.rawValue):\(id ?? "\(first)-\(next)")"
-        do {
-            try bus.publish(subject: cursor.subject, headers: headers, body: body, msgID: msgID, timeoutMillis: 5000)
-            busMetrics.published.increment()
-        } catch {
-            busMetrics.publishFailures.increment()
-            throw error
-        }
+        try bus.publishPipelined(subject: cursor.subject, headers: headers, body: body, msgID: msgID)
+        cursor.sent += 1
     }
 }

@@ -19,6 +19,15 @@ public final class BusConnection: @unchecked Sendable {
     // never change after `init` and are freed only by `close()`, after every user stopped.
     private let nc: OpaquePointer
     private let js: OpaquePointer
+    /// A second JetStream context, for pipelined publishes (its pending acknowledgements are
+    /// the agent's alone); `nil` if it could not be made (publishes are then synchronous).
+    private let pipelined: OpaquePointer?
+    /// Pipelined publishes the stream refused or that failed, counted by the library's callback.
+    private let pipelineFailures = PipelineFailures()
+    /// Whether a pipelined publish was ever made: libnats 3.4 crashes in
+    /// `js_PublishAsyncGetPendingList` on a context that never published (its pending map is
+    /// made by the first publish).
+    private let pipelinedOnce = Atomic<Bool>(false)
     private let connected = Atomic<Bool>(false)
     private let closed = Atomic<Bool>(false)
     private let logger: Logger
@@ -86,6 +95,15 @@ public final class BusConnection: @unchecked Sendable {
         }
         nc = conn
         js = ctx
+        var pubOpts = jsOptions()
+        jsOptions_Init(&pubOpts)
+        pubOpts.Wait = 5000
+        pubOpts.PublishAsync.MaxPending = Int64(Self.maxPipelined)
+        pubOpts.PublishAsync.ErrHandler = busPipelineErrorCallback
+        // The box outlives the context: both go in `close()`.
+        pubOpts.PublishAsync.ErrHandlerClosure = Unmanaged.passUnretained(pipelineFailures).toOpaque()
+        var pubCtx: OPointer = nil
+        pipelined = natsConnection_JetStream(&pubCtx, conn, &pubOpts) == NATS_OK ? pubCtx : nil
         BusCallbacks.shared.add(self, conn)
         if rc == NATS_OK {
             setConnected(true)
@@ -197,6 +215,61 @@ public final class BusConnection: @unchecked Sendable {
         if status != NATS_OK { throw BusError(status, "publish to \(subject)", jetStreamCode: jerr) }
     }
 
+    /// Pipelined publishes in flight at most (the library blocks the publisher beyond).
+    static let maxPipelined = 256
+
+    /// Sends one message to the stream without waiting for its acknowledgement; wait for the
+    /// round's acknowledgements with ``awaitPipelined(timeoutMillis:errorsBefore:)``.
+    public func publishPipelined(subject: String, headers: [(String, String)], body: [UInt8], msgID: String) throws(BusError) {
+        guard let ctx = pipelined else {
+            return try publish(subject: subject, headers: headers, body: body, msgID: msgID, timeoutMillis: 5000)
+        }
+        var msg: OpaquePointer?
+        let rc = body.withUnsafeBytes { b in
+            natsMsg_Create(&msg, subject, nil, b.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(b.count))
+        }
+        try busCheck(rc, "cannot build a bus message")
+        defer { natsMsg_Destroy(msg) }  // no effect once the library took it
+        for (k, v) in headers { try busCheck(natsMsgHeader_Set(msg, k, v), "bad bus header \(k)") }
+        var opts = jsPubOptions()
+        jsPubOptions_Init(&opts)
+        let status = msgID.withCString { id in
+            opts.MsgId = id
+            return js_PublishMsgAsync(ctx, &msg, &opts)
+        }
+        if status != NATS_OK { throw BusError(status, "publish to \(subject)") }
+        pipelinedOnce.store(true, ordering: .releasing)
+    }
+
+    /// Forgets the pipelined publishes still waiting for an acknowledgement (the caller
+    /// publishes them again); one that arrives later is ignored.
+    public func abandonPipelined() {
+        guard let ctx = pipelined, pipelinedOnce.load(ordering: .acquiring) else { return }
+        var pending = natsMsgList()
+        if js_PublishAsyncGetPendingList(&pending, ctx) == NATS_OK { natsMsgList_Destroy(&pending) }
+    }
+
+    /// The count of pipelined publishes that failed so far (read it before a round).
+    public var pipelineErrorCount: Int { pipelineFailures.count.load(ordering: .acquiring) }
+
+    /// Waits until every pipelined publish was acknowledged. Throws when one failed since
+    /// `errorsBefore` (see ``pipelineErrorCount``) or the wait timed out; then the messages
+    /// still pending are dropped (the caller publishes the round again, with the same ids).
+    public func awaitPipelined(timeoutMillis: Int64, errorsBefore: Int) throws(BusError) {
+        guard let ctx = pipelined else { return }
+        var opts = jsPubOptions()
+        jsPubOptions_Init(&opts)
+        opts.MaxWait = timeoutMillis
+        let status = js_PublishAsyncComplete(ctx, &opts)
+        if status != NATS_OK {
+            abandonPipelined()
+            throw BusError(status, "waiting for the stream's acknowledgements")
+        }
+        if pipelineFailures.count.load(ordering: .acquiring) != errorsBefore {
+            throw BusError(message: "the stream refused a publish: \(pipelineFailures.text.withLock { $0 })")
+        }
+    }
+
     /// Publishes a message outside the stream (heartbeats): fire and forget.
     public func publishCore(subject: String, body: [UInt8]) throws(BusError) {
         let rc = body.withUnsafeBytes { b in
@@ -296,6 +369,7 @@ public final class BusConnection: @unchecked Sendable {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         _ = natsConnection_FlushTimeout(nc, 1000)
         BusCallbacks.shared.remove(nc)
+        if let ctx = pipelined { jsCtx_Destroy(ctx) }
         jsCtx_Destroy(js)
         natsConnection_Close(nc)
         natsConnection_Destroy(nc)
@@ -324,6 +398,22 @@ private final class BusCallbacks: Sendable {
         guard let nc else { return nil }
         return table.withLock { $0[UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(nc)))] }
     }
+}
+
+private func busPipelineErrorCallback(
+    _ js: OpaquePointer?, _ pae: UnsafeMutablePointer<jsPubAckErr>?, _ closure: UnsafeMutableRawPointer?
+) {
+    guard let pae, let closure else { return }
+    let failures = Unmanaged<PipelineFailures>.fromOpaque(closure).takeUnretainedValue()
+    let text = pae.pointee.ErrText.map { String(cString: $0) } ?? ""
+    failures.text.withLock { $0 = BusError(pae.pointee.Err, text.isEmpty ? "publish" : text, jetStreamCode: pae.pointee.ErrCode).description }
+    failures.count.add(1, ordering: .acquiringAndReleasing)
+}
+
+/// Failed pipelined publishes, as the library's error callback reports them.
+private final class PipelineFailures: Sendable {
+    let count = Atomic<Int>(0)
+    let text = Mutex("")
 }
 
 private func busConnectedCallback(_ nc: OpaquePointer?, _ closure: UnsafeMutableRawPointer?) {

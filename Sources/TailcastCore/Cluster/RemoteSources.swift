@@ -37,6 +37,9 @@ public final class RemoteSources: Sendable {
     private let busMetrics: BusMetrics
     private let hosts = Mutex<[String: Host]>([:])
     private let pending = Mutex<[AgentHeartbeat]>([])
+    /// When each host's last heartbeat arrived (monotonic ns), noted on arrival: the liveness
+    /// check must not blame an agent for the time this viewer's thread spent asking the stream.
+    private let lastHeard = Mutex<[String: Int64]>([:])
     private let wake = ThreadSignal()
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
@@ -90,6 +93,10 @@ public final class RemoteSources: Sendable {
                 do {
                     let sub = try bus.subscribeCore(subject: BusSubjects.heartbeatFilter) { [weak self] m in
                         guard let self, let beat = AgentHeartbeat.parse(m.data) else { return }
+                        let now = monotonicNanos()
+                        self.lastHeard.withLock { heard in
+                            if heard[beat.host] != nil || heard.count < Self.maxHosts { heard[beat.host] = now }
+                        }
                         // Bounded: heartbeats repeat, so one dropped while the thread is behind
                         // is made good by the next.
                         self.pending.withLock { if $0.count < Self.maxHosts { $0.append(beat) } }
@@ -233,8 +240,9 @@ public final class RemoteSources: Sendable {
         let now = monotonicNanos()
         let timeout = Int64(settings.agentTimeoutMillis) * 1_000_000
         let busUp = bus.isConnected
+        let heard = lastHeard.withLock { $0 }
         hosts.withLock { hosts in
-            for (name, var host) in hosts where !host.gone && now &- host.lastSeen > timeout {
+            for (name, var host) in hosts where !host.gone && now &- max(host.lastSeen, heard[name] ?? .min) > timeout {
                 host.gone = true
                 let silent = "no heartbeat from agent \(name) for \(settings.agentTimeoutMillis) ms"
                 for r in host.sources.values {
