@@ -244,15 +244,11 @@ def test_stopped_agent_shows_missing_then_follows_again(bus, page):
     assert web2[0]["cls"] == "event m-missing" and len(web2) >= 2, web2
 
 
-# The page turns the `reopened` of a source it saw `waiting` in /api/sources into its own
-# "file appeared (PATH); following it" marker (app.js: loadSources() records every waiting
-# `file` source in waitingSources, and the `event` callback of the Connection replaces a
-# `reopened` of such a source by appeared()). A remote source of a stopped agent is `waiting`,
-# so once the picker was opened (or the 10 s /api/sources poll ran) during the outage, the
-# agent's return reads as a file appearing, with the agent's path, and the server's reason
-# ("agent web-2 is back") is lost.
-@pytest.mark.xfail(strict=True, reason="UI defect: app.js shows a remote source's `reopened` as "
-                   "'file appeared' when /api/sources was read while it was waiting")
+# The page turns the `reopened` of a local file source it saw `waiting` in /api/sources into
+# its own "file appeared (PATH); following it" marker. Another host's source is `waiting` while
+# its agent is away; its return must stay the agent's `reopened`, with the server's reason, even
+# when the picker was opened (or the 10 s /api/sources poll ran) during the outage. (This
+# failed before app.js skipped sources that carry `host`.)
 def test_agent_back_shows_reopened_with_its_reason(bus, page):
     web2 = stop_and_restart_an_agent(bus, page)
     assert [m["cls"] for m in web2] == ["event m-missing", "event m-reopened"], \

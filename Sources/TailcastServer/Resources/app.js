@@ -462,7 +462,9 @@ async function loadSources() {
     if (!list) return;
     for (const s of list) {
       const before = sources.find((o) => o.name === s.name);
-      if (s.kind === 'file' && s.state === 'waiting' && (!before || before.state !== 'waiting')) waitingSources.set(s.name, s.path || '');
+      // Another host's source (`host`, on a bus) waits for its agent, not for a file here: its
+      // return is the agent's own `reopened`, shown as the server says it.
+      if (s.kind === 'file' && !s.host && s.state === 'waiting' && (!before || before.state !== 'waiting')) waitingSources.set(s.name, s.path || '');
       else if (s.state === 'following' && waitingSources.has(s.name)) appeared(s.name);
     }
     sources = list;
