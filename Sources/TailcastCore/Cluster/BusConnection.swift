@@ -406,7 +406,8 @@ private func busPipelineErrorCallback(
     guard let pae, let closure else { return }
     let failures = Unmanaged<PipelineFailures>.fromOpaque(closure).takeUnretainedValue()
     let text = pae.pointee.ErrText.map { String(cString: $0) } ?? ""
-    failures.text.withLock { $0 = BusError(pae.pointee.Err, text.isEmpty ? "publish" : text, jetStreamCode: pae.pointee.ErrCode).description }
+    let error = BusError(pae.pointee.Err, text.isEmpty ? "publish" : text, jetStreamCode: pae.pointee.ErrCode)
+    failures.text.withLock { $0 = error.description }
     failures.count.add(1, ordering: .acquiringAndReleasing)
 }
 
