@@ -22,7 +22,9 @@ final class StreamReadBack: ReadBackService {
     private let subject: String
     private let epoch: String
     private let logger: Logger
-    private let slots = DispatchSemaphore(value: StreamReadBack.maxRunning)
+    /// Read-backs waiting for a thread, and the threads running (at most ``maxRunning``): a
+    /// crowd of clients resuming at once waits in this queue, not in a thread each.
+    private let queue = Mutex<(jobs: [(JournalReadBackChannel, Start, UInt64)], running: Int)>(([], 0))
 
     init(bus: BusConnection, subject: String, epoch: String, logger: Logger) {
         self.bus = bus
@@ -52,15 +54,31 @@ final class StreamReadBack: ReadBackService {
 
     private func launch(_ start: Start, until: UInt64, wake: @escaping @Sendable () -> Void) -> JournalReadBackJob {
         let channel = JournalReadBackChannel(wake: wake)
-        let t = Thread { [self] in
-            slots.wait()
-            defer { slots.signal() }
-            guard !channel.isCancelled else { return channel.finish() }
-            run(channel, start, until: until)
+        let newThread = queue.withLock { q -> Bool in
+            q.jobs.append((channel, start, until))
+            guard q.running < Self.maxRunning else { return false }
+            q.running += 1
+            return true
         }
-        t.name = "tailcast-readback"
-        t.start()
+        if newThread {
+            let t = Thread { [self] in work() }
+            t.name = "tailcast-readback"
+            t.start()
+        }
         return JournalReadBackJob(channel)
+    }
+
+    /// A read-back thread: runs queued read-backs until none is left.
+    private func work() {
+        while let (channel, start, until) = queue.withLock({ q -> (JournalReadBackChannel, Start, UInt64)? in
+            guard !q.jobs.isEmpty else {
+                q.running -= 1
+                return nil
+            }
+            return q.jobs.removeFirst()
+        }) {
+            if channel.isCancelled { channel.finish() } else { run(channel, start, until: until) }
+        }
     }
 
     private func run(_ channel: JournalReadBackChannel, _ start: Start, until: UInt64) {
