@@ -144,7 +144,8 @@ public final class BusConnection: @unchecked Sendable {
     }
 
     /// Creates the stream when missing (subjects `tailcast.>`, file storage, direct gets
-    /// allowed, 2 minutes of duplicate detection, or `max_age` when shorter), or updates its retention and replicas.
+    /// allowed, 2 minutes of duplicate detection, or `max_age` when shorter), or updates its
+    /// retention and replicas when they differ from the config.
     public func ensureStream(_ settings: ClusterSettings) throws(BusError) {
         var cfg = jsStreamConfig()
         jsStreamConfig_Init(&cfg)
@@ -168,7 +169,13 @@ public final class BusConnection: @unchecked Sendable {
                     if s == NATS_NOT_FOUND {
                         jerr = jsErrCode(rawValue: 0)
                         s = js_AddStream(&info, js, &cfg, nil, &jerr)
-                    } else if s == NATS_OK {
+                    } else if s == NATS_OK, let have = info?.pointee.Config?.pointee,
+                        have.MaxAge != cfg.MaxAge || have.MaxBytes != cfg.MaxBytes || have.Replicas != cfg.Replicas
+                            || have.Duplicates != cfg.Duplicates || !have.AllowDirect
+                    {
+                        // Updated only when a setting differs: nats-server 2.9 leaves an update
+                        // of a replicated stream unanswered while its creation is in flight
+                        // (agents starting together).
                         jsStreamInfo_Destroy(info)
                         info = nil
                         s = js_UpdateStream(&info, js, &cfg, nil, &jerr)
