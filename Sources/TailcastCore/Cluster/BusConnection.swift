@@ -19,6 +19,10 @@ public final class BusConnection: @unchecked Sendable {
     // never change after `init` and are freed only by `close()`, after every user stopped.
     private let nc: OpaquePointer
     private let js: OpaquePointer
+    /// The context ordered consumers are made (and re-made) with: a 2 s request timeout, so a
+    /// re-creation lost while a NATS cluster elects leaders is tried again soon (the library
+    /// retries at the next missed heartbeat); `js` where it could not be made.
+    private let consumerJS: OpaquePointer
     /// A second JetStream context, for pipelined publishes (its pending acknowledgements are
     /// the agent's alone); `nil` if it could not be made (publishes are then synchronous).
     private let pipelined: OpaquePointer?
@@ -95,6 +99,11 @@ public final class BusConnection: @unchecked Sendable {
         }
         nc = conn
         js = ctx
+        var consumerOpts = jsOptions()
+        jsOptions_Init(&consumerOpts)
+        consumerOpts.Wait = 2000
+        var consumerCtx: OPointer = nil
+        consumerJS = natsConnection_JetStream(&consumerCtx, conn, &consumerOpts) == NATS_OK ? consumerCtx ?? ctx : ctx
         var pubOpts = jsOptions()
         jsOptions_Init(&pubOpts)
         pubOpts.Wait = 5000
@@ -362,7 +371,7 @@ public final class BusConnection: @unchecked Sendable {
         var jerr = jsErrCode(rawValue: 0)
         let rc = stream.withCString { name in
             so.Stream = name
-            return js_Subscribe(&sub, js, subject, busMessageCallback, closure, nil, &so, &jerr)
+            return js_Subscribe(&sub, consumerJS, subject, busMessageCallback, closure, nil, &so, &jerr)
         }
         guard rc == NATS_OK, let sub else {
             Unmanaged<BusSubscription.Box>.fromOpaque(closure).release()
@@ -377,6 +386,7 @@ public final class BusConnection: @unchecked Sendable {
         _ = natsConnection_FlushTimeout(nc, 1000)
         BusCallbacks.shared.remove(nc)
         if let ctx = pipelined { jsCtx_Destroy(ctx) }
+        if consumerJS != js { jsCtx_Destroy(consumerJS) }
         jsCtx_Destroy(js)
         natsConnection_Close(nc)
         natsConnection_Destroy(nc)
