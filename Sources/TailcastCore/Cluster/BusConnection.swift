@@ -15,8 +15,12 @@ import Synchronization
 ///   loop or the cooperative pool.
 /// - The connection is named `tailcast/ROLE/HOST` (seen in nats-server's `/connz`).
 public final class BusConnection: @unchecked Sendable {
-    // @unchecked: the library's connection and JetStream context are thread-safe; the pointers
-    // never change after `init` and are freed only by `close()`, after every user stopped.
+    // @unchecked because OpaquePointer is not Sendable. Safe: libnats documents a connection
+    // and its JetStream contexts as safe to use from any thread; every pointer here is a `let`
+    // set in `init`, and none is ever freed (`close()` only closes the connection, after which
+    // every call fails with "connection closed"), so no thread can use a freed one, whatever
+    // read-back or callback is still running at shutdown. The mutable state is atomics and
+    // mutexes.
     private let nc: OpaquePointer
     private let js: OpaquePointer
     /// The context ordered consumers are made (and re-made) with: a 2 s request timeout, so a
@@ -381,15 +385,14 @@ public final class BusConnection: @unchecked Sendable {
     }
 
     /// Closes the connection (pending messages are flushed first, for at most a second).
+    ///
+    /// The connection and its contexts are not freed: a read-back thread may still hold this
+    /// object at shutdown, and its calls then fail cleanly instead of touching freed memory.
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         _ = natsConnection_FlushTimeout(nc, 1000)
         BusCallbacks.shared.remove(nc)
-        if let ctx = pipelined { jsCtx_Destroy(ctx) }
-        if consumerJS != js { jsCtx_Destroy(consumerJS) }
-        jsCtx_Destroy(js)
         natsConnection_Close(nc)
-        natsConnection_Destroy(nc)
     }
 }
 
@@ -465,7 +468,11 @@ private func busSubscriptionComplete(_ closure: UnsafeMutableRawPointer?) {
 
 /// A subscription to the bus; ``cancel()`` stops its deliveries.
 public final class BusSubscription: @unchecked Sendable {
-    // @unchecked: the library's subscription is thread-safe; `cancel` runs once (atomic flag).
+    // @unchecked because OpaquePointer is not Sendable. Safe: `sub` is a `let` used only by
+    // `cancel()`, whose body runs at most once (the atomic exchange), so the subscription is
+    // unsubscribed and freed once and never touched after; libnats allows unsubscribing from
+    // any thread while its delivery thread runs (the box stays alive until its completion
+    // callback).
     final class Box: Sendable {
         let handler: @Sendable (BusMessage) -> Void
         init(_ handler: @escaping @Sendable (BusMessage) -> Void) { self.handler = handler }

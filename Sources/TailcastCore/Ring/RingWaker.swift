@@ -6,12 +6,11 @@ import Synchronization
 ///
 /// Promises: never blocks a caller beyond a short lock; each scheduled wake happens once, at
 /// or soon after its time; one thread for the whole process, asleep while nothing is due.
-final class RingWaker: @unchecked Sendable {
-    // @unchecked: `due` is only touched under `condition`'s lock.
+final class RingWaker: Sendable {
     static let shared = RingWaker()
 
-    private let condition = NSCondition()
-    private var due: [(at: Int64, ring: LineRing)] = []
+    private let due = Mutex<[(at: Int64, ring: LineRing)]>([])
+    private let signal = ThreadSignal()
 
     private init() {
         let t = Thread { [self] in run() }
@@ -21,34 +20,29 @@ final class RingWaker: @unchecked Sendable {
 
     /// Wakes `ring`'s readers at `at` (monotonic nanoseconds).
     func schedule(_ ring: LineRing, at: Int64) {
-        condition.lock()
-        due.append((at, ring))
-        condition.signal()
-        condition.unlock()
+        due.withLock { $0.append((at, ring)) }
+        signal.signal()
     }
 
     private func run() {
         while true {
-            condition.lock()
-            while due.isEmpty { condition.wait() }
             let now = MonotonicClock.nanoseconds()
-            var fire: [LineRing] = []
-            var next = Int64.max
-            due.removeAll { entry in
-                if entry.at <= now {
-                    fire.append(entry.ring)
-                    return true
+            let (fire, next) = due.withLock { due -> ([LineRing], Int64) in
+                var fire: [LineRing] = []
+                var next = Int64.max
+                due.removeAll { entry in
+                    if entry.at <= now {
+                        fire.append(entry.ring)
+                        return true
+                    }
+                    next = min(next, entry.at)
+                    return false
                 }
-                next = min(next, entry.at)
-                return false
+                return (fire, next)
             }
-            if fire.isEmpty {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(next - now) / 1e9))
-                condition.unlock()
-                continue
-            }
-            condition.unlock()
             for ring in fire { ring.deferredWake() }
+            // Asleep until the next due wake, or a new one (a minute at most when none is due).
+            if fire.isEmpty { signal.wait(nanoseconds: next == .max ? 60_000_000_000 : next - now) }
         }
     }
 }

@@ -6,8 +6,7 @@ import NIOCore
 ///
 /// Promises: every job runs on `loop`, in the order enqueued. Work on the loop stays bounded:
 /// a poll has a CPU budget of about 2 ms (``Subscription``), after which the task yields.
-final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
-    // @unchecked: holds only the event loop, which is thread-safe.
+final class EventLoopTaskExecutor: TaskExecutor, Sendable {
     let loop: any EventLoop
 
     init(_ loop: any EventLoop) { self.loop = loop }
