@@ -1278,3 +1278,24 @@ def test_journal_context_lines_respect_the_filter(tailcast, journald):
         assert got == [("A 98", True), ("A 99", True), (f"A 100 {mark}", False), ("A 101", True), ("A 102", True)], \
             f"{len(got)} lines: {got[:12]}"
     run(go())
+
+
+def test_source_globs_are_bounded_before_matching(tailcast, workdir):
+    """A `source=` glob is matched against every known source (thousands on a viewer): one of
+    unbounded length or shape is refused as bad_query naming `source`, on /ws and /api/lines,
+    before any matching; a well-formed glob still selects."""
+    log = workdir / "app.log"
+    append_lines(log, ["seed"])
+    srv = tailcast(sources=file_sources({"app": log}))
+    srv.wait_seq("app", 1)
+    for hostile in ["*a" * 5000 + "b", "a/b/*", "*/" + "x" * 65, "web-*/nginx;rm"]:
+        err, code, _ = run(ws_error_then_close(srv, {"source": hostile}))
+        assert err["code"] == "bad_query" and err["param"] == "source", err
+        assert "source glob is at most two parts" in err["message"], err["message"]
+        assert len(err["message"]) < 300, "the refused value is quoted cut short"
+        assert code == 1008
+        status, _, body = http_get(srv.port, "/api/lines?source=" + urllib.parse.quote(hostile))
+        assert status == 400 and json.loads(body)["param"] == "source", body
+    c = run(ws_open(srv, "source=a*&n=1"))
+    assert c.hello["sources"] == ["app"]
+    run(c.close())

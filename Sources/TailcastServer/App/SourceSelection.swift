@@ -20,6 +20,13 @@ struct SourceSelection {
         var selected: [SourceHandle] = []
         for name in query.sources {
             if SourcePattern.isGlob(name) {
+                // Bounded before any matching: a glob is matched against every known source.
+                guard SourcePattern.isValid(name) else {
+                    throw QueryError(
+                        param: "source",
+                        message: "a source glob is at most two parts (HOST/NAME) of 1 to 64 of A-Z a-z 0-9 _ . - *; got "
+                            + JSONString.quoted(String(name.prefix(80))))
+                }
                 // A glob selects the readable sources it matches now, in the usual order.
                 let matching = all.filter { SourcePattern.matches(name, $0.name) }
                 let allowed = matching.filter { s in readable.contains { $0 === s } }
