@@ -194,7 +194,16 @@ struct Sender {
                         try await handle(text, subscription: &subscription)
                     }
                 }
-                let frames = subscription.poll(maxFrameBytes: settings.maxFrameBytes)
+                let frames: [ByteBuffer]
+                if subscription.hasPendingWork {
+                    // A query that spends whole budgets (a costly pattern, a long replay) works on
+                    // the cooperative pool, not on the event loop that serves other sockets.
+                    frames = await withTaskExecutorPreference(globalConcurrentExecutor) {
+                        subscription.poll(maxFrameBytes: settings.maxFrameBytes)
+                    }
+                } else {
+                    frames = subscription.poll(maxFrameBytes: settings.maxFrameBytes)
+                }
                 if subscription.isLagging != lagging {
                     lagging = subscription.isLagging
                     if lagging { runtime.metrics.readersLagging.increment() } else { runtime.metrics.readersLagging.decrement() }
