@@ -90,7 +90,7 @@ import Testing
             let close = try await client.ws("/ws") { inbound, _, _ in
                 var reader = EnvelopeReader(inbound)
                 #expect(try await reader.next()?["type"] as? String == "hello")
-                await s.runtime.hub.goAway()
+                s.runtime.hub.goAway()
                 try await reader.drain()
             }
             #expect(close?.closeCode == .goingAway)

@@ -44,7 +44,7 @@ public final class ClusterNode: Sendable {
             ) { handles in
                 registry.setRemote(handles)
                 // Queries by glob, or of every source, take in the new ones.
-                Task { await hub.sourcesChanged() }
+                hub.sourcesChanged()
             }
         } else {
             remote = nil

@@ -1,13 +1,11 @@
 import Hummingbird
-import HummingbirdWebSocket
 import NIOCore
 import TailcastCore
 
-/// The request context of every route: Hummingbird's core storage, the WebSocket handler
-/// reference, and the channel, so that a stuck WebSocket can be closed from outside.
-public struct TailcastRequestContext: RequestContext, WebSocketRequestContext {
+/// The request context of every route: Hummingbird's core storage and the channel, so that a
+/// stuck follow stream can be closed from outside.
+public struct TailcastRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let webSocket: WebSocketHandlerReference<Self>
     /// The connection's channel.
     public let channel: any Channel
     /// What the request's token may read; set by ``TokenMiddleware`` (all sources when auth
@@ -19,7 +17,6 @@ public struct TailcastRequestContext: RequestContext, WebSocketRequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.webSocket = .init()
         self.channel = source.channel
     }
 }

@@ -1,7 +1,5 @@
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWSCompression
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOSSL
@@ -31,13 +29,6 @@ public struct TailcastServer: Sendable {
         ].joined(separator: ":")
         return c
     }
-
-    /// permessage-deflate as tailcast offers it: a 4 KiB window and zlib memory level 4 keep a
-    /// compressing connection's zlib state near 30 KiB (the defaults, 32 KiB and 8, take about
-    /// 260 KiB each); within one frame of log lines, most repeats are in the lines just before.
-    /// A client message may decompress to 64 KiB, the same bound as uncompressed.
-    static let deflate = WebSocketExtensionFactory.perMessageDeflate(
-        serverMaxWindow: 12, compressionLevel: 6, memoryLevel: 4, maxDecompressedFrameSize: 1 << 16)
 
     /// The HTTP and WebSocket application.
     public func application(
@@ -77,43 +68,9 @@ public struct TailcastServer: Sendable {
         MetricsRoute.add(to: metrics, runtime: runtime)
         if servesLogs { UIRoutes.add(to: routes, basePath: basePath) }
 
-        let wsRouter = Router(context: TailcastRequestContext.self)
-        // An agent-only node has no /ws: an upgrade there is a 404 like any unknown path.
-        if servesLogs {
-            wsRouter.ws(RouterPath(basePath + "/ws")) { request, context in
-                // Cross-site WebSocket hijacking: a browser page of another origin may not connect.
-                if let origin = request.headers[.origin],
-                    !OriginPolicy.allows(
-                        origin: origin, host: request.head.authority,
-                        allowed: runtime.config.server.allowedOrigins)
-                {
-                    context.logger.warning("refused a WebSocket from a foreign origin", metadata: ["origin": "\(LogText.escaped(origin))"])
-                    return .dontUpgrade
-                }
-                // The guard checked the first request's Host; a later one on a keep-alive
-                // connection is checked here.
-                guard hosts.allows(hostHeader: request.head.authority) else { return .dontUpgrade }
-                return .upgrade([:])
-            } onUpgrade: { inbound, outbound, context in
-                let parameters = QueryString.parse(context.request.uri.query ?? "")
-                let connection = Connection(
-                    runtime: runtime, parameters: parameters,
-                    authorization: context.request.headers[.authorization],
-                    channel: context.requestContext.channel, logger: context.logger)
-                // The connection's tasks run on its channel's event loop (see EventLoopTaskExecutor).
-                try await withTaskExecutorPreference(EventLoopTaskExecutor(context.requestContext.channel.eventLoop)) {
-                    try await connection.run(inbound: inbound, outbound: outbound)
-                }
-            }
-        }
         let server = runtime.config.server
-        let heartbeat = Duration.milliseconds(server.heartbeatMillis)
-        let wsResponder = wsRouter.buildResponder()
-        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
-            http1: .init(idleTimeout: .milliseconds(Int64(server.handshakeTimeoutMillis) * 6)),
-            ws: .init(
-                maxFrameSize: 1 << 16, extensions: server.compression ? [Self.deflate] : [],
-                autoPing: .enabled(timePeriod: heartbeat), closeTimeout: .seconds(5)))
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(server.handshakeTimeoutMillis) * 6))
+        let endpoint = WebSocketEndpoint(runtime: runtime, hosts: hosts)
         let handshakeTimeout = TimeAmount.milliseconds(Int64(server.handshakeTimeoutMillis))
         let tls = runtime.tls
         let serverBuilder = HTTPServerBuilder { responder -> any ServerChildChannel in
@@ -121,16 +78,14 @@ public struct TailcastServer: Sendable {
                 // An agent-only node speaks plain HTTP: an upgrade to /ws is a 404 like any
                 // unknown path (a refused upgrade would be a 400).
                 let plain = GuardedChildChannel(
-                    base: HTTP1Channel(responder: responder, configuration: channelConfiguration.http1),
+                    base: HTTP1Channel(responder: responder, configuration: http1),
                     timeout: handshakeTimeout, maxHeadBytes: 32 << 10, hosts: hosts,
                     onReject: { runtime.metrics.handshakesRejected.increment() })
                 if let tls { return ReloadableTLSChannel(base: plain, context: tls) }
                 return plain
             }
             let guarded = GuardedChildChannel(
-                base: HTTP1WebSocketUpgradeChannel(
-                    responder: responder, webSocketResponder: wsResponder,
-                    configuration: channelConfiguration),
+                base: WebSocketChildChannel(responder: responder, endpoint: endpoint, http1: http1),
                 timeout: handshakeTimeout, maxHeadBytes: 32 << 10, hosts: hosts,
                 onReject: { runtime.metrics.handshakesRejected.increment() })
             if let tls { return ReloadableTLSChannel(base: guarded, context: tls) }

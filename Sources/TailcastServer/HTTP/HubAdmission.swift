@@ -18,17 +18,15 @@ final class HubAdmission: Sendable {
     }
 
     /// Leaves the hub; later calls do nothing.
-    func release() async {
+    func release() {
         guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
         metrics.connections.decrement()
-        await hub.leave(inbox)
+        hub.leave(inbox)
     }
 
     deinit {
         guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
         metrics.connections.decrement()
-        let hub = self.hub
-        let inbox = self.inbox
-        Task { await hub.leave(inbox) }
+        hub.leave(inbox)
     }
 }

@@ -55,7 +55,7 @@ enum LinesRoute {
         if options.follow {
             let inbox = ConnectionInbox()
             let channel = context.channel
-            let admitted = await runtime.hub.admit(inbox, channel: channel, address: ConnectionHub.address(of: channel))
+            let admitted = runtime.hub.admit(inbox, channel: channel, address: ConnectionHub.address(of: channel))
             if let refusal = admitted.refusal(runtime.config.server) {
                 if admitted != .shuttingDown { runtime.metrics.connectionsRejected.increment() }
                 return errorResponse(.serviceUnavailable, refusal, runtime: runtime)
@@ -68,7 +68,7 @@ enum LinesRoute {
                 inbox.access = access
                 let verdict = access.check(against: tokens.snapshot)
                 if verdict != .allowed {
-                    await admission?.release()
+                    admission?.release()
                     return errorResponse(
                         .unauthorized,
                         QueryError(

@@ -99,7 +99,7 @@ final class LinesStream: Sendable {
         if let inbox = admission?.inbox { runtime.watchdog.forget(inbox) }
         if let watch { try? await channel.pipeline.removeHandler(watch).get() }
         subscription.unregister(doorbell)
-        await admission?.release()
+        admission?.release()
         // A follow stream is a connection: one log line when it closes, as for a WebSocket.
         let metadata: Logger.Metadata = [
             "client": "\(peer)", "query": "\(LogText.escaped(query))", "ended": "\(ended)",
@@ -138,7 +138,6 @@ final class LinesStream: Sendable {
                             SourceSelection(runtime: runtime, grant: grant).newSources(
                                 for: subscription.query, besides: subscription.sources))
                         if !added.isEmpty, inbox.access != nil { inbox.access?.sources = subscription.sources.map(\.name) }
-                    default: continue  // a stream takes no client messages
                     }
                 }
             }

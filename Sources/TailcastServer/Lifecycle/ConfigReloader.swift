@@ -56,7 +56,7 @@ struct ConfigReloader: Service {
             return
         }
         tokens.replace(with: table)
-        let revoked = await runtime.hub.revoke(against: table)
+        let revoked = runtime.hub.revoke(against: table)
         logger.notice(
             "tokens reloaded",
             metadata: [
@@ -119,8 +119,7 @@ struct ConfigReloader: Service {
         runtime.sourceRegistry.replace(with: next)
         if !added.isEmpty {
             // Queries by glob, or of every source, take in the added ones.
-            let hub = runtime.hub
-            Task { await hub.sourcesChanged() }
+            runtime.hub.sourcesChanged()
         }
         for entry in added {
             do { try supervisor.add(entry) } catch {

@@ -17,17 +17,17 @@ public struct GoingAway: Service {
 
     public func run() async throws {
         try? await gracefulShutdown()
-        let open = await hub.count
+        let open = hub.count
         logger.info("shutting down: closing WebSockets with 1001", metadata: ["connections": "\(open)"])
-        await hub.goAway()
+        hub.goAway()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: bound)
-        while await hub.count > 0, clock.now < deadline {
+        while hub.count > 0, clock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        if await hub.count > 0 {
+        if hub.count > 0 {
             logger.notice("closing connections that did not take their close frame in time")
-            await hub.closeRemaining()
+            hub.closeRemaining()
         }
     }
 }

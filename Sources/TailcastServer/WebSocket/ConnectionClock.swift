@@ -2,7 +2,7 @@ import Synchronization
 import TailcastCore
 
 /// When a connection last sent, and since when a write has been waiting: shared by its
-/// sender (which sets them) and its ticker (which reads them).
+/// connection (which sets them) and the watchdog (which reads them).
 final class ConnectionClock: Sendable {
     private let lastSent = Atomic<Int64>(0)
     private let writeSince = Atomic<Int64>(0)
@@ -15,8 +15,13 @@ final class ConnectionClock: Sendable {
         MonotonicClock.nanoseconds()
     }
 
+    /// A frame was handed to the channel.
+    func sent() { lastSent.store(Self.now(), ordering: .relaxed) }
+
+    /// The channel stopped taking frames (the peer is not reading).
     func writeStarted() { writeSince.store(Self.now(), ordering: .relaxed) }
 
+    /// The channel takes frames again.
     func writeFinished() {
         writeSince.store(0, ordering: .relaxed)
         lastSent.store(Self.now(), ordering: .relaxed)

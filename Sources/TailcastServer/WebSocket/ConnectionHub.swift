@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import TailcastCore
 
 /// The live WebSocket connections: enforces `max_connections`, drives the 1001 drain and the
@@ -6,15 +7,27 @@ import TailcastCore
 ///
 /// Promises: admits at most `limit` connections at once; after ``goAway()`` admits none and
 /// tells every live one to close with 1001; ``revoke(against:)`` tells exactly the connections
-/// the new table no longer allows.
-public actor ConnectionHub {
+/// the new table no longer allows. Every method is synchronous (one lock, no I/O under it), so
+/// a connection's event loop asks it directly.
+public final class ConnectionHub: Sendable {
     private let limit: Int
     private let perAddressLimit: Int
-    private var perAddress: [String: Int] = [:]
-    /// Each live connection with the address it was admitted under (captured once: NIO
-    /// clears `remoteAddress` when the channel closes).
-    private var inboxes: [ObjectIdentifier: (inbox: ConnectionInbox, channel: any Channel, address: String)] = [:]
-    private var draining = false
+
+    private struct Entry: Sendable {
+        let inbox: ConnectionInbox
+        let channel: any Channel
+        let address: String
+    }
+
+    private struct State: Sendable {
+        var perAddress: [String: Int] = [:]
+        /// Each live connection with the address it was admitted under (captured once: NIO
+        /// clears `remoteAddress` when the channel closes).
+        var inboxes: [ObjectIdentifier: Entry] = [:]
+        var draining = false
+    }
+
+    private let state = Mutex(State())
 
     init(limit: Int, perAddressLimit: Int) {
         self.limit = limit
@@ -55,29 +68,36 @@ public actor ConnectionHub {
 
     /// Admits a connection from `address` (captured by the caller when the connection began).
     func admit(_ inbox: ConnectionInbox, channel: any Channel, address: String) -> Admission {
-        if draining { return .shuttingDown }
-        guard inboxes.count < limit else { return .full }
-        guard perAddress[address, default: 0] < perAddressLimit else { return .fullForAddress }
-        perAddress[address, default: 0] += 1
-        inboxes[ObjectIdentifier(inbox)] = (inbox, channel, address)
-        return .admitted
+        state.withLock { s in
+            if s.draining { return .shuttingDown }
+            guard s.inboxes.count < limit else { return .full }
+            guard s.perAddress[address, default: 0] < perAddressLimit else { return .fullForAddress }
+            s.perAddress[address, default: 0] += 1
+            s.inboxes[ObjectIdentifier(inbox)] = Entry(inbox: inbox, channel: channel, address: address)
+            return .admitted
+        }
     }
 
     /// Releases exactly what ``admit(_:channel:address:)`` took, under the address captured then.
     func leave(_ inbox: ConnectionInbox) {
-        if let entry = inboxes.removeValue(forKey: ObjectIdentifier(inbox)) {
-            let n = perAddress[entry.address, default: 1] - 1
-            perAddress[entry.address] = n > 0 ? n : nil
+        state.withLock { s in
+            if let entry = s.inboxes.removeValue(forKey: ObjectIdentifier(inbox)) {
+                let n = s.perAddress[entry.address, default: 1] - 1
+                s.perAddress[entry.address] = n > 0 ? n : nil
+            }
         }
     }
 
     /// Number of live connections.
-    public var count: Int { inboxes.count }
+    public var count: Int { state.withLock { $0.inboxes.count } }
+
+    /// The live connections' inboxes, read under the lock and used outside it.
+    private var entries: [Entry] { state.withLock { Array($0.inboxes.values) } }
 
     /// Admits no more connections and tells every live one to close with 1001.
     public func goAway() {
-        draining = true
-        for entry in inboxes.values { entry.inbox.post(.goingAway) }
+        state.withLock { $0.draining = true }
+        for entry in entries { entry.inbox.post(.goingAway) }
     }
 
     /// After a tokens reload: tells every live connection whose token `table` no longer lists,
@@ -86,7 +106,7 @@ public actor ConnectionHub {
     @discardableResult
     func revoke(against table: TokenTable) -> Int {
         var told = 0
-        for entry in inboxes.values {
+        for entry in entries {
             guard let access = entry.inbox.access else { continue }
             let verdict = access.check(against: table)
             guard verdict != .allowed else { continue }
@@ -98,11 +118,11 @@ public actor ConnectionHub {
 
     /// Tells every live connection that sources appeared (see ``ConnectionCommand/sourcesChanged``).
     public func sourcesChanged() {
-        for entry in inboxes.values { entry.inbox.post(.sourcesChanged) }
+        for entry in entries { entry.inbox.post(.sourcesChanged) }
     }
 
     /// Closes the channels of the connections still open (peers that take no close frame).
     public func closeRemaining() {
-        for entry in inboxes.values { entry.channel.close(promise: nil) }
+        for entry in entries { entry.channel.close(promise: nil) }
     }
 }
