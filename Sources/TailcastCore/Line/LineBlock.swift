@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Where one line sits inside a ``LineBlock``'s storage.
 public struct LineRecord: Sendable {
     /// Offset of the line's text (valid UTF-8, no newline) in ``LineBlock/text``.
@@ -69,6 +71,11 @@ public final class LineBlock: Sendable {
 
     /// Object header, five array headers and six allocations' malloc overhead, rounded up.
     public static let overheadBytes = 256
+
+    /// Literal searches already run over this block, for the readers that run the same one
+    /// (see ``firstKept(literal:from:to:search:)``): at most ``rememberedSearchLimit``, each a
+    /// bit per line.
+    let rememberedSearches = Mutex<[RememberedSearch]>([])
 
     public init(
         firstSeq: UInt64, text: [UInt8], json: [UInt8], records: [LineRecord], meta: [UInt8] = [],

@@ -54,6 +54,12 @@ public struct LineFilter {
         include.count == 1 && exclude.isEmpty && !invert && !(include[0].literal?.isEmpty ?? true)
     }
 
+    /// The needle of a filter that ``searchesBlocks``, else `nil`: readers with the same one
+    /// keep the same lines, so a block remembers the answer (``LineBlock/firstKept(literal:from:to:search:)``).
+    public var blockSearchNeedle: [UInt8]? {
+        searchesBlocks ? include[0].literal : nil
+    }
+
     /// The first line in `from..<to` of `block` that the filter keeps, or `nil`.
     ///
     /// A single case-sensitive literal searches the block's texts in one pass (as grep does with

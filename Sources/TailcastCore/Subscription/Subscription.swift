@@ -186,7 +186,13 @@ public struct Subscription {
 
     /// The first kept line in `from..<to`, or `nil`.
     private mutating func firstKept(_ block: LineBlock, from: Int, to: Int) -> Int? {
-        if !query.hasJournalFilter { return filter.firstKept(in: block, from: from, to: to) }
+        if !query.hasJournalFilter {
+            if let needle = filter.blockSearchNeedle {
+                // Many clients with one filter: the block is searched once for all of them.
+                return block.firstKept(literal: needle, from: from, to: to) { filter.firstKept(in: block, from: $0, to: $1) }
+            }
+            return filter.firstKept(in: block, from: from, to: to)
+        }
         var i = from
         while i < to {
             if keeps(block, i) { return i }
