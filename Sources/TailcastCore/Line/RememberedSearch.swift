@@ -27,7 +27,7 @@ extension LineBlock {
     /// Searches remembered per block: enough for the few filters a crowd shares (a wall of
     /// dashboards on `error`, a team on one request id); readers with other needles search on
     /// their own.
-    static let rememberedSearchLimit = 4
+    static let rememberedSearchLimit = 16
 
     /// The first line in `from..<to` that a search for the literal `needle` keeps, where
     /// `search(from, to)` is that search (the reader's own filter).
@@ -36,7 +36,7 @@ extension LineBlock {
     /// the block from `from` to its end once and remembers the result, so other readers with
     /// the same needle (any number of connections on any thread) look it up instead of
     /// searching again; a block remembers at most ``rememberedSearchLimit`` searches, at most
-    /// one bit per line each (a 10 000-line block: 1.25 KB per search).
+    /// one bit per line each (a 10 000-line block: 1.25 KB per search, 20 KB for all).
     public func firstKept(literal needle: [UInt8], from: Int, to: Int, search: (Int, Int) -> Int?) -> Int? {
         guard from < to else { return nil }
         let remembered = rememberedSearches.withLock { list -> RememberedSearch? in
