@@ -48,3 +48,51 @@ def test_ring_bytes_and_rss_stay_within_the_bound_after_a_burst(tailcast, workdi
     assert grown <= RING_BYTES + CONSTANT, (
         f"RSS grew by {grown >> 20} MiB after the burst; the bound is the ring's "
         f"{RING_BYTES >> 20} MiB plus {CONSTANT >> 20} MiB")
+
+
+# docs/configuration.md, "Per connection": an open WebSocket with nothing to send is a channel
+# handler with its query (about 12 KiB in a release build), not a task with its stack; zlib's
+# state is made only when a frame is worth compressing. Generous for a debug build and the
+# allocator's slack; the WebSocket layer of tasks took about 48 KiB.
+IDLE_CONNECTION_BYTES = 24 << 10
+
+
+def test_idle_websockets_cost_little_memory(tailcast, workdir: Path):
+    import asyncio
+
+    import websockets
+
+    log = workdir / "app.log"
+    append_lines(log, ["seed"])
+    srv = tailcast(sources=file_sources({"app": log}), server={"max_connections": 2000,
+                                                                "max_connections_per_address": 2000})
+    srv.wait_seq("app", 1)
+    url = f"ws://127.0.0.1:{srv.port}/ws?q=needle"
+
+    async def open_many(n: int):
+        conns = []
+        for _ in range(n):
+            # As a browser does: permessage-deflate offered (and agreed).
+            ws = await websockets.connect(url, compression="deflate", ping_interval=None, max_queue=4)
+            assert '"type":"hello"' in (await ws.recv()).replace(" ", "")
+            conns.append(ws)
+        return conns
+
+    async def go():
+        # The first connections pay one-time costs (the loops' buffers, the allocator's arenas).
+        warm = await open_many(50)
+        for ws in warm:
+            await ws.close()
+        await asyncio.sleep(0.5)
+        before = rss_bytes(srv.proc.pid)
+        n = 600
+        conns = await open_many(n)
+        await asyncio.sleep(0.5)
+        per = (rss_bytes(srv.proc.pid) - before) / n
+        for ws in conns:
+            await ws.close()
+        assert per <= IDLE_CONNECTION_BYTES, f"{per / 1024:.1f} KiB per idle WebSocket"
+        return per
+
+    per = asyncio.run(go())
+    print(f"[test_memory] idle WebSocket: {per / 1024:.1f} KiB each")

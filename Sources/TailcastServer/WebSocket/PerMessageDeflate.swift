@@ -34,8 +34,9 @@ struct PerMessageDeflate {
     static let maxServerWindowBits = 12
     static let compressionLevel: Int32 = 6
     static let memoryLevel: Int32 = 4
-    /// Frames smaller than this go uncompressed (a heartbeat gains nothing from deflate).
-    static let minBytesToCompress = 256
+    /// Frames smaller than this go uncompressed: a heartbeat or a `hello` gains little, and an
+    /// idle connection then never allocates zlib state (about 30 KiB).
+    static let minBytesToCompress = 1024
 
     /// The first acceptable permessage-deflate offer among the request's
     /// `Sec-WebSocket-Extensions` values, or `nil`.
