@@ -126,6 +126,8 @@ let package = Package(
                 "TailcastCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+                // The tests' WebSocket client (the server itself no longer uses this package).
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),

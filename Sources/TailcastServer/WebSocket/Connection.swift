@@ -154,9 +154,12 @@ final class Connection: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, waitingForWritable {
-            waitingForWritable = false
-            clock.writeFinished()
+        if context.channel.isWritable {
+            if waitingForWritable {
+                waitingForWritable = false
+                clock.writeFinished()
+            }
+            // Answers to the client's own messages may have filled the channel too: read on.
             pump()
             readMore()
         }
