@@ -7,7 +7,7 @@ import CLinux
 ///
 /// Promises: compiled once per query; no allocation per line except for the spans of a
 /// matched line; a pattern that hits the match limit counts as not matching and is counted
-/// in ``limitHits``. Not `Sendable`: owned by one connection's sender task.
+/// in ``limitHits``. Not `Sendable`: owned by one connection's subscription.
 public struct LineFilter {
     private let include: [Pattern]
     private let exclude: [Pattern]

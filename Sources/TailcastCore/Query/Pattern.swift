@@ -11,7 +11,7 @@ import Glibc
 /// Promises: owns its PCRE2 objects and frees each exactly once; matching never runs longer
 /// than the match limit allows (a catastrophic pattern yields ``Outcome/limit``, never a
 /// stall); texts must be valid UTF-8 (checked at ingest, so matching skips the check).
-/// Not `Sendable`: one connection's sender task owns it.
+/// Not `Sendable`: one connection's subscription owns it.
 public final class Pattern {
     /// What one search found.
     public enum Outcome: Equatable {

@@ -23,7 +23,7 @@ import NIOCore
 ///   at or after TIME are known to have left the ring.
 /// - Envelopes are laid out in the writer's ``FrameFormat``; in SSE each one carries, as its
 ///   `id`, the resume position (``resumePosition``) it leaves the reader at.
-/// Not `Sendable`: owned by the connection's sender task.
+/// Not `Sendable`: owned by one connection (its event loop, or a worker in its turn).
 public struct Subscription {
     /// A reader's place in one source.
     struct Cursor {
