@@ -56,6 +56,9 @@ final class Connection: ChannelInboundHandler, RemovableChannelHandler {
     private var pendingWork = false
     /// A worker is polling the reader now; the loop does not touch it meanwhile.
     private var offloaded = false
+    /// `pump` is running (see the re-entrance note in it), and was asked to run again.
+    private var pumping = false
+    private var pumpAgain = false
     /// Client messages that came while a worker polled (at most one read's worth).
     private var queued: [ClientMessage] = []
     private var waitingForWritable = false
@@ -303,6 +306,21 @@ final class Connection: ChannelInboundHandler, RemovableChannelHandler {
     /// ring, on writability and after each message.
     func pump() {
         guard phase == .open, !offloaded, let context, let reader else { return }
+        // A flush can make the channel writable again and call back in here (NIO fires
+        // writability changes inside `flush`): the nested call is deferred to the loop, so that
+        // polls never overlap and frames leave in the order they were polled.
+        guard !pumping else {
+            pumpAgain = true
+            return
+        }
+        pumping = true
+        defer {
+            pumping = false
+            if pumpAgain {
+                pumpAgain = false
+                wake.ring()
+            }
+        }
         // Shutdown and revocations are seen even while the peer takes nothing.
         guard takeCommands() else { return }
         guard context.channel.isWritable else {
@@ -321,7 +339,7 @@ final class Connection: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             let result = reader.state.withLock { PollResult.of(&$0, maxFrameBytes: maxFrameBytes) }
-            guard apply(result) else { return }
+            guard apply(result), !offloaded else { return }
             if result.frames.isEmpty, !pendingWork { return }
             guard context.channel.isWritable else {
                 startWaiting()
@@ -373,8 +391,12 @@ final class Connection: ChannelInboundHandler, RemovableChannelHandler {
     private func offloadedPollReturned(_ result: PollResult) {
         offloaded = false
         guard phase == .open else { return }
-        guard apply(result) else { return }
-        pump()
+        // As in `pump`: a writability change inside this flush must not start a poll now.
+        pumping = true
+        let open = apply(result)
+        pumping = false
+        pumpAgain = false
+        if open { pump() }
     }
 
     private func startWaiting() {
