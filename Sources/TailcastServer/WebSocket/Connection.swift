@@ -561,14 +561,13 @@ final class Connection: ChannelInboundHandler, RemovableChannelHandler {
     private func send(_ payload: ByteBuffer, flush: Bool = true) {
         guard let context else { return }
         var frame = WebSocketFrame(fin: true, opcode: .text, data: payload)
-        if deflate != nil {
-            do {
-                let (data, compressed) = try deflate!.compress(payload)
+        do {
+            if let (data, compressed) = try deflate?.compress(payload) {
                 frame.data = data
                 frame.rsv1 = compressed
-            } catch {
-                logger.warning("could not compress a frame; sent as is", metadata: ["error": "\(error)"])
             }
+        } catch {
+            logger.warning("could not compress a frame; sent as is", metadata: ["error": "\(error)"])
         }
         if flush {
             context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
