@@ -39,11 +39,11 @@ extension LineBlock {
     /// one bit per line each (a 10 000-line block: 1.25 KB per search, 20 KB for all).
     public func firstKept(literal needle: [UInt8], from: Int, to: Int, search: (Int, Int) -> Int?) -> Int? {
         guard from < to else { return nil }
-        let remembered = rememberedSearches.withLock { list -> RememberedSearch? in
-            list.first { $0.start <= from && $0.needle == needle }
+        // One lock: the remembered search, or whether there is room for another.
+        let (remembered, full) = rememberedSearches.withLock { list -> (RememberedSearch?, Bool) in
+            (list.first { $0.start <= from && $0.needle == needle }, list.count >= Self.rememberedSearchLimit)
         }
         if let remembered { return remembered.first(from: from, to: to) }
-        let full = rememberedSearches.withLock { $0.count >= Self.rememberedSearchLimit }
         if full { return search(from, to) }
         var kept = [UInt64](repeating: 0, count: (count - from + 63) >> 6)
         var i = from
