@@ -926,8 +926,8 @@ class RssSampler:
 
 
 def _flood(port: int, message: bytes, count: int, budget: float, stall: float = 3.0,
-           hold: float = 0.0, on_end=None) -> dict:
-    """Send `count` masked text frames of `message` as fast as the socket takes them, never
+           hold: float = 0.0, on_end=None, opcode: int = 0x1) -> dict:
+    """Send `count` masked frames (text, or `opcode`) of `message` as fast as the socket takes them, never
     reading a byte after the handshake; stop at `count`, after `budget` seconds, or when the
     socket has taken nothing for `stall` seconds (TCP pushed back). Keeps the connection open
     `hold` seconds more (calling on_end() first), then resets it.
@@ -945,7 +945,7 @@ def _flood(port: int, message: bytes, count: int, budget: float, stall: float = 
         assert chunk, f"closed during the handshake: {head!r}"
         head += chunk
     assert _status_of(head) == 101, head
-    frame = ws_frame(0x1, message)
+    frame = ws_frame(opcode, message)
     s.setblocking(False)
     sent_frames, pending, stalled, closed = 0, b"", False, False
     t0 = last_progress = time.monotonic()
@@ -1052,6 +1052,30 @@ def test_inbound_flood_is_bounded_by_tcp(tailcast, workdir):
 
 CATASTROPHIC = "(a+)+$"
 
+
+
+def test_ping_flood_is_bounded_by_tcp(tailcast, workdir):
+    """Every ping costs the server a pong. A client that sends pings as fast as it can and never
+    reads is pushed back by TCP (the server reads only while its answers leave), its pongs stay
+    bounded in memory, and everyone else is served."""
+    log = workdir / "app.log"
+    append_lines(log, ["seed"])
+    srv = tailcast(sources=file_sources({"app": log}))
+    srv.wait_seq("app", 1)
+    pid = srv.proc.pid
+    ping = b"p" * 125  # the largest control frame
+    _flood(srv.port, ping, 100, 5, stall=1.0, opcode=0x9)  # warm-up
+    wait_for(lambda: _connections_gauge(srv.port) == 0, 15, "the warm-up connection to go")
+    base = rss_kb(pid)
+    with RssSampler(pid) as rss:
+        result = _flood(srv.port, ping, 1_000_000, 20, stall=2.0, opcode=0x9)
+    rise_mib = (rss.max_kb - base) / 1024
+    print(f"[test_trust] ping flood: {result}, VmRSS +{rise_mib:.1f} MiB")
+    assert result["stalled"] or result["closed"], f"the server took {result['sent']} pings without their pongs being read"
+    assert rise_mib <= 32, f"VmRSS rose by {rise_mib:.1f} MiB during a ping flood"
+    c = run(ws_open(srv, {"source": "app", "n": 1}))
+    assert c.hello["sources"] == ["app"]
+    run(c.close())
 
 def _healthz_within(port: int, bound: float) -> float:
     t0 = time.monotonic()
