@@ -27,7 +27,8 @@ from typing import Any, Iterable
 
 import pytest
 
-from conftest import STOP_DEADLINE, ServerFactory, Tailcast, find_free_port, http_get, require_binary, wait_for
+from conftest import (STOP_DEADLINE, ServerFactory, Tailcast, append_lines, find_free_port, http_get, require_binary,
+                      wait_for, ws_open)
 
 NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"
 NATS_START_DEADLINE = 20.0
@@ -458,3 +459,19 @@ def check_exact(msgs: list[dict], source: str, written: list[str]) -> int:
     extra = sorted(k for k in dropped if k > n)
     assert not extra, f"{source}: dropped reports lines never written: {extra[:5]}"
     return len(dropped)
+
+
+async def viewer_past_its_ring(bus) -> tuple[Tailcast, str]:
+    """One agent (`web-1`) and a viewer whose ring holds 100 lines per source; 400 lines
+    ("line 1".."line 400") are written and seen live by a first client, so the viewer's ring
+    now holds only the last of them. Returns the viewer and the source's epoch."""
+    nats = bus.nats_server()
+    agent = bus.agent([nats.url], "web-1")
+    viewer = bus.viewer([nats.url], "viewer-1", defaults={"ring_lines": 100})
+    wait_sources(viewer, ["web-1/app"])
+    c = await ws_open(viewer, "source=web-1/app")
+    epoch = c.hello["epochs"]["web-1/app"]
+    append_lines(agent.logs["app"], [f"line {k}" for k in range(1, 401)])
+    await c.until(lambda c: "line 400" in c.texts(), 15, "the 400 lines live")
+    await c.close()
+    return viewer, epoch

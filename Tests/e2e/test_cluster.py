@@ -31,6 +31,7 @@ from nats_support import (  # noqa: F401 - `bus` is a fixture
     bus,
     check_exact,
     since_of,
+    viewer_past_its_ring,
     wait_sources,
 )
 
@@ -532,19 +533,10 @@ def test_resume_older_than_the_viewers_ring_reads_back_the_stream(bus):
     """A viewer holding 100 lines per source resumes a client from seq 10 of 400: lines 11..300
     come back from the stream, 301..400 from its ring, with no gap, no duplicate, no dropped; the
     same for from=TIME before its ring."""
-    nats = bus.nats_server()
-    urls = [nats.url]
-    agent = bus.agent(urls, "web-1")
-    viewer = bus.viewer(urls, "viewer-1", defaults={"ring_lines": 100})
-    wait_sources(viewer, ["web-1/app"])
     written = [f"line {k}" for k in range(1, 401)]
 
     async def scenario():
-        c = await ws_open(viewer, "source=web-1/app")
-        epoch = c.hello["epochs"]["web-1/app"]
-        append_lines(agent.logs["app"], written)
-        await c.until(lambda c: "line 400" in c.texts(), 10, "the 400 lines live")
-        await c.close()
+        viewer, epoch = await viewer_past_its_ring(bus)
         held = viewer.metrics().value("tailcast_ring_lines", source="web-1/app")
         assert held <= 100, f"the viewer's ring holds {held} lines, not at most ring_lines = 100"
         c = await ws_open(viewer, f"since=web-1/app:10:{epoch}")

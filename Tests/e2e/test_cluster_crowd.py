@@ -8,8 +8,8 @@ import asyncio
 import threading
 from pathlib import Path
 
-from conftest import append_lines, run, ws_open
-from nats_support import bus, wait_sources  # noqa: F401 - `bus` is a fixture
+from conftest import run, ws_open
+from nats_support import bus, viewer_past_its_ring  # noqa: F401 - `bus` is a fixture
 
 CLIENTS = 40
 
@@ -36,18 +36,8 @@ class PeakThreads(threading.Thread):
 
 
 def test_many_clients_resuming_before_the_ring_each_get_every_line(bus):
-    nats = bus.nats_server()
-    agent = bus.agent([nats.url], "web-1")
-    viewer = bus.viewer([nats.url], "viewer-1", defaults={"ring_lines": 100})
-    wait_sources(viewer, ["web-1/app"])
-    written = [f"line {k}" for k in range(1, 401)]
-
     async def scenario():
-        first = await ws_open(viewer, "source=web-1/app")
-        epoch = first.hello["epochs"]["web-1/app"]
-        append_lines(agent.logs["app"], written)
-        await first.until(lambda c: "line 400" in c.texts(), 15, "the 400 lines live")
-        await first.close()
+        viewer, epoch = await viewer_past_its_ring(bus)
         threads_before = thread_count(viewer.proc.pid)
         sampler = PeakThreads(viewer.proc.pid)
         sampler.start()

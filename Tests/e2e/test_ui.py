@@ -15,7 +15,7 @@ import urllib.parse
 import pytest
 
 from conftest import append_lines, file_sources, run, wait_for, ws_open
-from ui_support import SHOTS, CutProxy, PacedWriter, driver, page, problems, ui_url  # noqa: F401 - fixtures
+from ui_support import LINE_ROWS_JS, SHOTS, CutProxy, PacedWriter, driver, page, problems, ui_url  # noqa: F401 - fixtures
 
 
 def strip_sgr(raw: str) -> tuple[str, list[int]]:
@@ -32,23 +32,6 @@ def strip_sgr(raw: str) -> tuple[str, list[int]]:
             i += 1
     where.append(len(out))
     return "".join(out), where
-
-
-# The JS that reads the highlight spans of each rendered line: [seq, text, [[s, e], …]].
-MARKS_JS = """
-return [...document.querySelectorAll('#rows .row')].filter(r => r.entry && r.entry.kind === 'line').map(r => {
-  const msg = r.querySelector('.msg'); let off = 0; const marks = [];
-  for (const n of msg.childNodes) {
-    const t = n.textContent;
-    if (n.nodeType === 1 && n.classList.contains('hl')) {
-      if (marks.length && marks[marks.length - 1][1] === off) marks[marks.length - 1][1] = off + t.length;
-      else marks.push([off, off + t.length]);
-    }
-    off += t.length;
-  }
-  return [r.entry.source, r.entry.seq, msg.textContent, marks];
-});
-"""
 
 
 # --------------------------------------------------------------------------- loading
@@ -247,7 +230,7 @@ def test_highlights_are_the_servers_matches(tailcast, workdir, page):
         return {l["seq"]: (l["text"], l["matches"]) for l in c.lines}
 
     expected = run(server_matches())
-    shown = page.js(MARKS_JS)
+    shown = [(r[1], r[2], r[3], r[4]) for r in page.js(LINE_ROWS_JS)]
     assert len(shown) == 4
     for _, seq, text, marks in shown:
         raw, matches = expected[seq]

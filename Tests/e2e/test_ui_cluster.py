@@ -16,27 +16,9 @@ import pytest
 
 from conftest import append_lines, wait_for
 from nats_support import bus, wait_sources  # noqa: F401 - `bus` is a fixture
-from ui_support import driver, page, problems, ui_url  # noqa: F401 - fixtures
+from ui_support import LINE_ROWS_JS, driver, page, problems, ui_url  # noqa: F401 - fixtures
 
 WEB = ["web-1/app", "web-2/app"]
-
-# Every line row in the DOM as [source shown in its source cell (or null), source of its
-# entry, text of its message, highlighted spans [[start, end], …] in that text].
-ROWS_JS = """
-return [...document.querySelectorAll('#rows .row')].filter(r => r.entry && r.entry.kind === 'line').map(r => {
-  const src = r.querySelector('.src'), msg = r.querySelector('.msg');
-  let off = 0; const marks = [];
-  for (const n of msg.childNodes) {
-    const t = n.textContent;
-    if (n.nodeType === 1 && n.classList.contains('hl')) {
-      if (marks.length && marks[marks.length - 1][1] === off) marks[marks.length - 1][1] = off + t.length;
-      else marks.push([off, off + t.length]);
-    }
-    off += t.length;
-  }
-  return [src ? src.textContent : null, r.entry.source, msg.textContent, marks];
-});
-"""
 
 
 def two_hosts(bus, state_dir: bool = False):
@@ -50,7 +32,7 @@ def two_hosts(bus, state_dir: bool = False):
 
 
 def rows(page) -> list[tuple[str | None, str, str, list[list[int]]]]:
-    return [tuple(r) for r in page.js(ROWS_JS)]
+    return [(r[0], r[1], r[3], r[4]) for r in page.js(LINE_ROWS_JS)]
 
 
 def open_picker(page, n: int) -> None:

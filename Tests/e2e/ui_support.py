@@ -284,3 +284,23 @@ def _reset(s: socket.socket) -> None:
         s.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         s.close()
+
+
+# Every line row in the DOM as [the source shown in its source cell (or null), its entry's
+# source, its entry's seq, the text of its message, the highlighted spans [[start, end], …] in
+# that text].
+LINE_ROWS_JS = """
+return [...document.querySelectorAll('#rows .row')].filter(r => r.entry && r.entry.kind === 'line').map(r => {
+  const src = r.querySelector('.src'), msg = r.querySelector('.msg');
+  let off = 0; const marks = [];
+  for (const n of msg.childNodes) {
+    const t = n.textContent;
+    if (n.nodeType === 1 && n.classList.contains('hl')) {
+      if (marks.length && marks[marks.length - 1][1] === off) marks[marks.length - 1][1] = off + t.length;
+      else marks.push([off, off + t.length]);
+    }
+    off += t.length;
+  }
+  return [src ? src.textContent : null, r.entry.source, r.entry.seq, msg.textContent, marks];
+});
+"""
