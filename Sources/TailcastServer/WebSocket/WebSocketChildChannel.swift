@@ -43,17 +43,21 @@ struct WebSocketChildChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            // What the accepted upgrade agreed, from `shouldUpgrade` to the pipeline handler.
+            let agreed = NIOLoopBoundBox<PerMessageDeflate.Agreement?>(nil, eventLoop: channel.eventLoop)
             let endpoint = self.endpoint
             let http1 = self.http1
             let upgrader = NIOTypedWebSocketServerUpgrader<Outcome>(
                 maxFrameSize: endpoint.maxMessageBytes,
                 shouldUpgrade: { channel, head in
                     upgradeAttempted.value = true
-                    return channel.eventLoop.makeSucceededFuture(endpoint.responseHeaders(for: head, logger: logger))
+                    let acceptance = endpoint.accept(head, logger: logger)
+                    agreed.value = acceptance?.deflate
+                    return channel.eventLoop.makeSucceededFuture(acceptance?.headers)
                 },
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
-                        try endpoint.startConnection(on: channel, head: head)
+                        try endpoint.startConnection(on: channel, head: head, deflate: agreed.value)
                         return Outcome.webSocket
                     }
                 }

@@ -25,8 +25,14 @@ struct WebSocketEndpoint: Sendable {
         self.hosts = hosts
     }
 
-    /// The upgrade's extra response headers, or `nil` to refuse it.
-    func responseHeaders(for head: HTTPRequestHead, logger: Logger) -> HTTPHeaders? {
+    /// An accepted upgrade: its extra response headers and the compression agreed, if any.
+    struct Acceptance {
+        var headers = HTTPHeaders()
+        var deflate: PerMessageDeflate.Agreement?
+    }
+
+    /// What the upgrade is answered with, or `nil` to refuse it.
+    func accept(_ head: HTTPRequestHead, logger: Logger) -> Acceptance? {
         let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         guard target == path || target == path + "/" else { return nil }
         let host = head.headers.first(name: "host")
@@ -38,27 +44,25 @@ struct WebSocketEndpoint: Sendable {
         }
         // The guard checked the first request's Host; a later one is checked here.
         guard hosts.allows(hostHeader: host) else { return nil }
-        var headers = HTTPHeaders()
-        if let agreement = deflate(for: head) {
-            headers.add(name: "Sec-WebSocket-Extensions", value: agreement.responseHeader)
+        var acceptance = Acceptance()
+        if runtime.config.server.compression,
+            let agreement = PerMessageDeflate.negotiate(offers: head.headers["sec-websocket-extensions"])
+        {
+            acceptance.headers.add(name: "Sec-WebSocket-Extensions", value: agreement.responseHeader)
+            acceptance.deflate = agreement
         }
-        return headers
-    }
-
-    private func deflate(for head: HTTPRequestHead) -> PerMessageDeflate.Agreement? {
-        guard runtime.config.server.compression else { return nil }
-        return PerMessageDeflate.negotiate(offers: head.headers["sec-websocket-extensions"])
+        return acceptance
     }
 
     /// Puts the connection's handler at the end of the upgraded pipeline (after NIO's frame
     /// decoder, encoder and protocol-error handler).
-    func startConnection(on channel: any Channel, head: HTTPRequestHead) throws {
+    func startConnection(on channel: any Channel, head: HTTPRequestHead, deflate: PerMessageDeflate.Agreement?) throws {
         let query = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first
         let connection = Connection(
             runtime: runtime,
             parameters: QueryString.parse(query.map(String.init) ?? ""),
             authorization: head.headers.first(name: "authorization"),
-            deflate: deflate(for: head).map { PerMessageDeflate($0, maxMessageBytes: maxMessageBytes) },
+            deflate: deflate.map { PerMessageDeflate($0, maxMessageBytes: maxMessageBytes) },
             maxMessageBytes: maxMessageBytes)
         try channel.pipeline.syncOperations.addHandler(connection)
     }
